@@ -1,0 +1,43 @@
+/**
+ * Prerequisite checks for tests that need root, a Debian package or a kernel feature.
+ * On a developer's machine a missing prerequisite skips the suite with a clear reason;
+ * under CI=true it is a failure, so a broken install step cannot hide a suite.
+ */
+import { execFileSync } from "node:child_process";
+
+export interface Prereqs {
+  root?: boolean;
+  /** Executables that must be on PATH (or absolute paths). */
+  commands?: readonly string[];
+  /** Extra checks: return a reason string when unmet. */
+  checks?: readonly (() => string | undefined)[];
+}
+
+function hasCommand(cmd: string): boolean {
+  try {
+    execFileSync("sh", ["-c", `command -v ${JSON.stringify(cmd)}`], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Returns why the suite cannot run here, or undefined when it can. Throws under CI=true. */
+export function missingPrereqs(p: Prereqs): string | undefined {
+  const reasons: string[] = [];
+  if (p.root && process.getuid?.() !== 0) reasons.push("needs root (network namespaces)");
+  for (const c of p.commands ?? []) {
+    if (!hasCommand(c)) reasons.push(`needs '${c}' (run scripts/install-deps.sh)`);
+  }
+  for (const check of p.checks ?? []) {
+    const r = check();
+    if (r) reasons.push(r);
+  }
+  if (reasons.length === 0) return undefined;
+  const reason = reasons.join("; ");
+  if (process.env["CI"] === "true") {
+    throw new Error(`CI=true and a prerequisite is missing: ${reason}`);
+  }
+  console.warn(`skipping: ${reason}`);
+  return reason;
+}
