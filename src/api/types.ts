@@ -1,0 +1,67 @@
+/**
+ * The JSON shapes of the local control API, `podgate status --json` and `podgate routes --json`.
+ * Scripts rely on these fields: add fields freely, never rename or remove one
+ * (docs/api.md documents each).
+ */
+import type { FsmStateName } from "./state-names.ts";
+
+export interface PeerStatus {
+  readonly address: string;
+  readonly asn: number;
+  readonly name: string;
+  readonly role: string;
+  /** RFC 4271 spelling: Idle, Connect, Active, OpenSent, OpenConfirm, Established. */
+  readonly state: FsmStateName;
+  /** ISO 8601 time of the last state change. */
+  readonly since: string;
+  /** Human-readable detail like calicoctl's INFO column: "Established", last error, etc. */
+  readonly info: string;
+  readonly prefixesReceived: number;
+  readonly prefixesAccepted: number;
+  readonly prefixesAdvertised: number;
+  readonly peerRouterId?: string;
+  readonly holdTime?: number;
+  readonly families?: readonly string[];
+  readonly lastError?: string;
+  readonly updatesReceived: number;
+  readonly updatesSent: number;
+}
+
+export interface StatusJson {
+  readonly routerId: string;
+  readonly asn: number;
+  readonly version: string;
+  readonly startedAt: string;
+  readonly peers: readonly PeerStatus[];
+}
+
+export interface RouteJson {
+  readonly prefix: string;
+  readonly nextHop: string;
+  /** Address of the peer the path came from, or "local" for routes podgate originates. */
+  readonly peer: string;
+  readonly best: boolean;
+  readonly family: "ipv4" | "ipv6";
+  readonly pathId?: number;
+  readonly asPath: string;
+  readonly origin: "igp" | "egp" | "incomplete";
+  readonly localPref?: number;
+  readonly med?: number;
+  readonly communities?: readonly string[];
+  readonly largeCommunities?: readonly string[];
+  /** Why this path won or lost against the best (decision-process step). */
+  readonly reason?: string;
+  readonly age: number;
+}
+
+export interface RoutesJson {
+  readonly routes: readonly RouteJson[];
+}
+
+/** What the API server needs from the daemon. */
+export interface DaemonView {
+  status(): StatusJson;
+  routes(filter?: { prefix?: string; peer?: string }): RoutesJson;
+  resetPeer(address: string, message?: string): boolean;
+  reload?(): Promise<{ ok: boolean; message: string }>;
+}
