@@ -117,6 +117,8 @@ export const MessageHeaderError = {
 
 /** RFC 4271 §6.2 OPEN Message Error subcodes; RFC 5492 Unsupported Capability. */
 export const OpenMessageError = {
+  /** Erratum 4493 "Unspecific": used for malformed optional parameters/capabilities. */
+  UNSPECIFIC: 0,
   UNSUPPORTED_VERSION_NUMBER: 1,
   BAD_PEER_AS: 2,
   BAD_BGP_IDENTIFIER: 3,

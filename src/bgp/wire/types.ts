@@ -117,6 +117,8 @@ export interface OpenMessage {
   readonly holdTime: number;
   readonly bgpId: string;
   readonly capabilities: Capabilities;
+  /** Types of optional parameters other than Capabilities (2); validateOpen refuses them (RFC 4271 §6.2). */
+  readonly unknownParams?: readonly number[];
 }
 
 export interface UpdateMessage {
