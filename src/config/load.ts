@@ -61,8 +61,9 @@ export function parseConfigWithWarnings(
     return { line: lp.line, column: lp.col };
   };
   for (const e of doc.errors) issues.push({ path: "", ...at(e.pos[0]), message: scrub(e.message, secrets) });
+  // YAML warnings (unknown tags and the like) mean the file does not say what it seems to: errors.
   for (const w of doc.warnings)
-    warnings.push({ path: "", ...at(w.pos[0]), message: scrub(w.message, secrets) });
+    issues.push({ path: "", ...at(w.pos[0]), message: scrub(w.message, secrets) });
   if (issues.length > 0) throw new ConfigError(source, issues);
   if (doc.contents === null) {
     throw new ConfigError(source, [
@@ -258,14 +259,16 @@ function inlineSecrets(text: string): string[] {
   const out: string[] = [];
   for (const m of text.matchAll(/^[\s-]*password\s*:[ \t]*(.+?)[ \t]*$/gm)) {
     const v = m[1]!.replace(/^["']|["']$/g, "");
-    if (v.length >= 1) out.push(v);
+    // Parser messages may quote the value whole or only a token of it (a tag, an alias name).
+    for (const part of [v, ...v.split(/[\s:,[\]{}!&*"']+/)]) if (part.length >= 3) out.push(part);
   }
   return out;
 }
 
 function scrub(message: string, secrets: readonly string[]): string {
   let out = message;
-  for (const s of secrets) out = out.split(s).join("<redacted>");
+  // Longest first, so a whole value is replaced before its tokens.
+  for (const s of [...secrets].sort((a, b) => b.length - a.length)) out = out.split(s).join("<redacted>");
   return out;
 }
 

@@ -1,0 +1,343 @@
+/**
+ * Loading valid configs: the minimal file, every default, derived peer defaults, policy forms,
+ * password files (relative path, warnings), redaction and the guarantee that secrets never
+ * appear in error text.
+ */
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { inspect } from "node:util";
+import { afterAll, describe, expect, it } from "vitest";
+import {
+  ConfigError,
+  loadConfig,
+  loadConfigWithWarnings,
+  parseConfig,
+  parseConfigWithWarnings,
+  redactConfig,
+} from "../../../src/config/load.ts";
+
+const MINIMAL = `routerId: 10.0.0.2
+asn: 64512
+peers:
+  - address: 10.0.0.1
+    asn: 64512
+`;
+
+const dirs: string[] = [];
+function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), `podgate-config-${process.pid}-`));
+  dirs.push(d);
+  return d;
+}
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+function errorText(text: string): string {
+  try {
+    parseConfig(text, "podgate.yaml", { baseDir: tempDir() });
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    const err = e as ConfigError;
+    // Everything a log line or a debugger could show.
+    return [err.message, JSON.stringify(err.issues), inspect(err, { depth: 10 }), String(err.stack)].join(
+      "\n",
+    );
+  }
+  throw new Error("config unexpectedly loaded");
+}
+
+describe("minimal config", () => {
+  it("loads from a file as is, with every default filled in", async () => {
+    const dir = tempDir();
+    const file = join(dir, "podgate.yaml");
+    writeFileSync(file, MINIMAL);
+    const cfg = await loadConfig(file);
+    expect(cfg).toEqual({
+      routerId: "10.0.0.2",
+      asn: 64512,
+      listen: { enabled: true, address: "::", port: 179 },
+      api: { socket: "/run/podgate/podgate.sock" },
+      log: { level: "info" },
+      defaults: { holdTime: 90, connectRetryTime: 5 },
+      peers: [
+        {
+          address: "10.0.0.1",
+          asn: 64512,
+          name: "10.0.0.1",
+          role: "cluster",
+          port: 179,
+          passive: false,
+          holdTime: 90,
+          connectRetryTime: 5,
+          ttlSecurity: false,
+          families: ["ipv4", "ipv6"],
+          addPath: "receive",
+          nextHopSelf: false,
+          gracefulRestart: true,
+          enabled: true,
+        },
+      ],
+      prefixLists: {},
+      policies: {},
+      originate: [],
+    });
+    // Optional keys without default stay absent rather than present-and-undefined.
+    for (const key of [
+      "keepaliveTime",
+      "password",
+      "multihop",
+      "maxPrefix",
+      "import",
+      "export",
+      "localAddress",
+    ]) {
+      expect(Object.hasOwn(cfg.peers[0]!, key), key).toBe(false);
+    }
+  });
+
+  it("returns a frozen config", () => {
+    const cfg = parseConfig(MINIMAL, "m.yaml");
+    expect(Object.isFrozen(cfg)).toBe(true);
+    expect(Object.isFrozen(cfg.peers[0]!.families)).toBe(true);
+  });
+
+  it("loads a config without peers", () => {
+    expect(parseConfig("routerId: 1.2.3.4\nasn: 65001\npeers:\n", "m.yaml").peers).toEqual([]);
+  });
+});
+
+describe("derived defaults", () => {
+  const cfg = parseConfig(
+    `routerId: 10.0.0.2
+asn: 64512
+defaults: { holdTime: 30, connectRetryTime: 7 }
+peers:
+  - { address: 10.0.0.1, asn: 64512 }
+  - { address: 192.168.40.1, asn: 65010, name: office }
+  - { address: "2001:DB8:0:0::1", asn: 64513, role: gateway, holdTime: 0 }
+  - { address: 10.0.0.9, asn: 64512, role: office, nextHopSelf: false, connectRetryTime: 60, keepaliveTime: 10 }
+`,
+    "d.yaml",
+  );
+  const [cluster, office, gateway, explicit] = cfg.peers;
+
+  it("role is cluster for the local AS, office otherwise; explicit roles win", () => {
+    expect([cluster!.role, office!.role, gateway!.role, explicit!.role]).toEqual([
+      "cluster",
+      "office",
+      "gateway",
+      "office",
+    ]);
+  });
+
+  it("nextHopSelf follows the role unless set", () => {
+    expect([cluster!.nextHopSelf, office!.nextHopSelf, gateway!.nextHopSelf, explicit!.nextHopSelf]).toEqual([
+      false,
+      true,
+      true,
+      false,
+    ]);
+  });
+
+  it("timers come from defaults unless set", () => {
+    expect([cluster!.holdTime, gateway!.holdTime]).toEqual([30, 0]);
+    expect([cluster!.connectRetryTime, explicit!.connectRetryTime]).toEqual([7, 60]);
+    expect(explicit!.keepaliveTime).toBe(10);
+  });
+
+  it("name defaults to the address; addresses are canonical", () => {
+    expect(cluster!.name).toBe("10.0.0.1");
+    expect(office!.name).toBe("office");
+    expect(gateway!.address).toBe("2001:db8::1");
+    expect(gateway!.name).toBe("2001:db8::1");
+  });
+});
+
+describe("policies, prefix lists, originate", () => {
+  const cfg = parseConfig(
+    `routerId: 10.0.0.2
+asn: 64512
+prefixLists:
+  pods:
+    - { prefix: 10.244.0.0/16, ge: 26 }
+  exact:
+    - prefix: 10.96.0.0/12
+      action: deny
+  upto:
+    - { prefix: 2001:db8::/32, le: 48 }
+policies:
+  short:
+    - { match: { prefixList: pods }, action: accept }
+  long:
+    terms:
+      - name: t
+        match: { community: ["65000:0100", NO_EXPORT], largeCommunity: ["64512:1:2"], family: ipv6 }
+        set: { localPref: 200, asPathPrepend: [64512, 64512], nextHop: self, communitiesAdd: [NO_ADVERTISE] }
+        action: next
+    default: accept
+  empty: []
+peers:
+  - { address: 10.0.0.1, asn: 64512, import: short, export: accept-all }
+originate:
+  - { prefix: 192.168.10.0/24, nextHop: 10.0.0.2, communities: ["64512:1"], med: 5, localPref: 100 }
+`,
+    "p.yaml",
+  );
+
+  it("fills ge/le so the policy engine never guesses", () => {
+    expect(cfg.prefixLists["pods"]).toEqual([{ prefix: "10.244.0.0/16", ge: 26, le: 32, action: "permit" }]);
+    expect(cfg.prefixLists["exact"]).toEqual([{ prefix: "10.96.0.0/12", ge: 12, le: 12, action: "deny" }]);
+    expect(cfg.prefixLists["upto"]).toEqual([{ prefix: "2001:db8::/32", ge: 32, le: 48, action: "permit" }]);
+  });
+
+  it("accepts the short form of a policy (default reject)", () => {
+    expect(cfg.policies["short"]).toEqual({
+      terms: [{ match: { prefixList: "pods" }, action: "accept" }],
+      default: "reject",
+    });
+    expect(cfg.policies["empty"]).toEqual({ terms: [], default: "reject" });
+  });
+
+  it("keeps the long form and normalises communities", () => {
+    expect(cfg.policies["long"]).toEqual({
+      terms: [
+        {
+          name: "t",
+          match: { community: ["65000:100", "NO_EXPORT"], largeCommunity: ["64512:1:2"], family: "ipv6" },
+          set: {
+            localPref: 200,
+            asPathPrepend: [64512, 64512],
+            nextHop: "self",
+            communitiesAdd: ["NO_ADVERTISE"],
+          },
+          action: "next",
+        },
+      ],
+      default: "accept",
+    });
+  });
+
+  it("loads originate entries and built-in policy references", () => {
+    expect(cfg.originate).toEqual([
+      { prefix: "192.168.10.0/24", nextHop: "10.0.0.2", communities: ["64512:1"], med: 5, localPref: 100 },
+    ]);
+    expect(cfg.peers[0]!.export).toBe("accept-all");
+  });
+});
+
+describe("passwords", () => {
+  const SECRET = "Tr0ub4dor&3-very-secret";
+
+  it("reads passwordFile relative to the config file and strips one newline", async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, "office.key"), `${SECRET}\n`, { mode: 0o600 });
+    writeFileSync(join(dir, "podgate.yaml"), `${MINIMAL}    passwordFile: office.key\n`);
+    const { config, warnings } = await loadConfigWithWarnings(join(dir, "podgate.yaml"));
+    expect(config.peers[0]!.password).toBe(SECRET);
+    expect(Object.hasOwn(config.peers[0]!, "passwordFile")).toBe(false);
+    expect(warnings).toEqual([]);
+  });
+
+  it("warns when the password file is readable by others", () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, "k"), SECRET);
+    chmodSync(join(dir, "k"), 0o644);
+    const { config, warnings } = parseConfigWithWarnings(`${MINIMAL}    passwordFile: k\n`, "w.yaml", {
+      baseDir: dir,
+    });
+    expect(config.peers[0]!.password).toBe(SECRET);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatchObject({ path: "peers[0].passwordFile", line: 6, column: 19 });
+    expect(warnings[0]!.message).toMatch(/mode 0644/);
+    expect(JSON.stringify(warnings)).not.toContain(SECRET);
+  });
+
+  it("reports a missing or empty password file at its line", () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, "empty"), "\n", { mode: 0o600 });
+    const err = (() => {
+      try {
+        parseConfig(
+          `${MINIMAL}    passwordFile: nope\n  - { address: 10.0.0.3, asn: 1, passwordFile: empty }\n`,
+          "p.yaml",
+          { baseDir: dir },
+        );
+      } catch (e) {
+        return e as ConfigError;
+      }
+      throw new Error("loaded");
+    })();
+    expect(err.issues).toEqual([
+      {
+        path: "peers[0].passwordFile",
+        line: 6,
+        column: 19,
+        message: `cannot read password file ${join(dir, "nope")} (ENOENT)`,
+      },
+      {
+        path: "peers[1].passwordFile",
+        line: 7,
+        column: 48,
+        message: `password file ${join(dir, "empty")} is empty`,
+      },
+    ]);
+  });
+
+  it("never puts the password into error text", () => {
+    const cases = [
+      // wrong type (number, list, mapping)
+      `${MINIMAL}    password: 98765432101\n`,
+      `${MINIMAL}    password: [${SECRET}]\n`,
+      `${MINIMAL}    password: { ${SECRET}: 1 }\n`,
+      // both password and passwordFile
+      `${MINIMAL}    password: ${SECRET}\n    passwordFile: x\n`,
+      // too long for TCP-MD5
+      `${MINIMAL}    password: ${SECRET.repeat(5)}\n`,
+      // YAML syntax errors on the password line
+      `${MINIMAL}    password: "${SECRET}\n`,
+      `${MINIMAL}    password: ${SECRET}: x\n`,
+      `${MINIMAL}    password: !${SECRET} x\n`,
+      `${MINIMAL}    password: *${SECRET}\n`,
+      // an error elsewhere in a file holding a valid password
+      `${MINIMAL}    password: ${SECRET}\n    port: 0\n`,
+    ];
+    for (const text of cases) {
+      const out = errorText(text);
+      expect(out, text).not.toContain(SECRET);
+      expect(out, text).not.toContain("98765432101");
+    }
+  });
+
+  it("explains a numeric password without echoing it", () => {
+    expect(errorText(`${MINIMAL}    password: 12345678\n`)).toContain(
+      "podgate.yaml:6:15: peers[0].password: must be a string (put the value in quotes)",
+    );
+  });
+
+  it("redactConfig hides passwords and leaves the config untouched", () => {
+    const cfg = parseConfig(
+      `${MINIMAL}    password: "${SECRET}"\n  - { address: 10.0.0.3, asn: 1 }\n`,
+      "r.yaml",
+    );
+    const red = redactConfig(cfg) as { peers: Array<{ password?: string }> };
+    expect(JSON.stringify(red)).not.toContain(SECRET);
+    expect(red.peers[0]!.password).toBe("<redacted>");
+    expect(Object.hasOwn(red.peers[1]!, "password")).toBe(false);
+    expect(cfg.peers[0]!.password).toBe(SECRET);
+  });
+});
+
+describe("warnings", () => {
+  it("warns about a keepalive above a third of the hold time and passive peers that cannot connect", () => {
+    const { warnings } = parseConfigWithWarnings(
+      `${MINIMAL}    keepaliveTime: 60\n    passive: true\nlisten: { enabled: false }\n`,
+      "w.yaml",
+    );
+    expect(warnings.map((w) => [w.path, w.line])).toEqual([
+      ["peers[0].keepaliveTime", 6],
+      ["peers[0].passive", 7],
+    ]);
+  });
+});
