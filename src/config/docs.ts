@@ -45,15 +45,19 @@ function defaultText(node: SchemaNode): string {
   return "unset";
 }
 
-function rows(node: SchemaNode, key: string, out: Row[]): void {
-  out.push({ key, type: typeText(node), dflt: defaultText(node), description: node.description });
+function rows(node: SchemaNode, key: string, out: Row[], dflt = defaultText(node)): void {
+  // Lists of plain values: say what one value looks like (e.g. the well-known community names).
+  const items = node.kind === "array" && node.items.kind === "string" ? node.items.description : "";
+  const description =
+    items && items !== node.description ? `${node.description} Each item: ${items}` : node.description;
+  out.push({ key, type: typeText(node), dflt, description });
   const children = (n: SchemaNode, prefix: string) => {
     if (n.kind === "object") {
       for (const [name, field] of Object.entries(n.fields)) rows(field, `${prefix}.${name}`, out);
     } else if (n.kind === "array") {
       children(n.items, `${prefix}[]`);
     } else if (n.kind === "map") {
-      children(n.values, `${prefix}.<${n.keyName}>`);
+      rows(n.values, `${prefix}.<${n.keyName}>`, out, "—");
     } else if (n.kind === "union") {
       // Document the richest shape; the others are named in the type column.
       const rich = n.options.find((o) => o.node.kind === "object");

@@ -30,14 +30,20 @@ export interface ParseOptions {
   readonly baseDir?: string;
 }
 
-/** Read and validate a config file. Throws ConfigError (all problems at once) or the read error. */
+/** Read and validate a config file. Throws ConfigError with every problem found (also when unreadable). */
 export async function loadConfig(path: string): Promise<PodgateConfig> {
   return (await loadConfigWithWarnings(path)).config;
 }
 
 /** loadConfig, also returning the warnings. */
 export async function loadConfigWithWarnings(path: string): Promise<LoadResult> {
-  const text = await readFile(path, "utf8");
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? String(e);
+    throw new ConfigError(path, [{ path: "", message: `cannot read the configuration file (${code})` }]);
+  }
   return parseConfigWithWarnings(text, path, { baseDir: dirname(resolve(path)) });
 }
 

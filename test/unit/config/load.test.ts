@@ -97,6 +97,13 @@ describe("minimal config", () => {
     }
   });
 
+  it("reports an unreadable file as a ConfigError", async () => {
+    const file = join(tempDir(), "missing.yaml");
+    await expect(loadConfig(file)).rejects.toThrowError(
+      `${file}: cannot read the configuration file (ENOENT)`,
+    );
+  });
+
   it("returns a frozen config", () => {
     const cfg = parseConfig(MINIMAL, "m.yaml");
     expect(Object.isFrozen(cfg)).toBe(true);
