@@ -304,6 +304,22 @@ export async function listenTcp(
   };
 }
 
+/**
+ * Sets TTL / GTSM minimum TTL on an already connected socket (e.g. one accepted by a listener
+ * shared by GTSM and non-GTSM peers: IP_MINTTL on the listener would apply to all of them).
+ * Segments below minTtl are dropped from then on; the handshake itself was not checked.
+ */
+export function setSocketTtl(socket: net.Socket, opts: { ttl?: number; minTtl?: number }): void {
+  checkTtl("ttl", opts.ttl);
+  checkTtl("minTtl", opts.minTtl);
+  if (opts.ttl === undefined && opts.minTtl === undefined) return;
+  const a = requireAddon();
+  // TCPWrap exposes its fd on Unix; -1 or undefined once closed.
+  const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
+  if (fd === undefined || fd < 0) throw codeError("ERR_SOCKET_CLOSED", "socket is closed");
+  applyTtl(a, fd, opts);
+}
+
 function setKey(
   a: Addon,
   fd: number,

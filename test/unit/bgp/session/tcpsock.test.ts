@@ -11,6 +11,7 @@ import {
   GTSM_TTL,
   listenTcp,
   type SecureServer,
+  setSocketTtl,
 } from "../../../../src/bgp/session/tcpsock.ts";
 import { missingPrereqs } from "../../../helpers/prereq.ts";
 
@@ -261,6 +262,36 @@ describe.skipIf(!!skipAddon)("tcpsock GTSM (RFC 5082) on loopback", () => {
     expect(await readAll(await ok)).toBe("hello ::1");
     expect(await codeOf(connectTcp({ host: "::1", port, md5Password: PASSWORD, timeoutMs: SHORT_MS }))).toBe(
       "ETIMEDOUT",
+    );
+  });
+});
+
+describe.skipIf(!!skipAddon)("tcpsock setSocketTtl on an accepted socket", () => {
+  it("enforces minTtl per connection after accept", async () => {
+    const received: string[] = [];
+    const srv = await listenTcp({ host: "127.0.0.1", port: 0 }, (s) => {
+      open.sockets.push(s);
+      setSocketTtl(s, { ttl: GTSM_TTL, minTtl: GTSM_TTL });
+      s.setEncoding("utf8");
+      s.on("data", (d: string) => received.push(d));
+      s.write("ready");
+    });
+    open.servers.push(srv);
+    const port = (srv.server.address() as net.AddressInfo).port;
+    const talk = async (ttl: number | undefined, msg: string) => {
+      const c = await connectTcp({ host: "127.0.0.1", port, timeoutMs: SHORT_MS, ...(ttl ? { ttl } : {}) });
+      open.sockets.push(c);
+      // Wait for "ready" (sent at TTL 255 after the option is set), then send.
+      await new Promise((r) => c.once("data", r));
+      c.write(msg);
+    };
+    await talk(GTSM_TTL, "high");
+    await talk(undefined, "low");
+    await new Promise((r) => setTimeout(r, 500));
+    expect(received).toEqual(["high"]);
+    const closed = new net.Socket();
+    expect(() => setSocketTtl(closed, { minTtl: GTSM_TTL })).toThrow(
+      expect.objectContaining({ code: "ERR_SOCKET_CLOSED" }),
     );
   });
 });
