@@ -4,6 +4,7 @@
  * and GTSM (RFC 5082) minimum TTL. No root needed; the addon must be built.
  */
 import net from "node:net";
+import { networkInterfaces } from "node:os";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   addonAvailable,
@@ -21,17 +22,8 @@ const PASSWORD = `k-${process.pid}-secret`;
 const skipAddon = missingPrereqs({
   checks: [() => (addonAvailable() ? undefined : "needs native/tcpsock built (npm run build:addon)")],
 });
-const hasIpv6 = (() => {
-  const s = net.createServer();
-  try {
-    s.listen(0, "::1");
-    return true;
-  } catch {
-    return false;
-  } finally {
-    s.close();
-  }
-})();
+// IPv6 tests need ::1 on loopback (absent when IPv6 is disabled).
+const hasIpv6 = Object.values(networkInterfaces()).some((ifs) => ifs?.some((a) => a.address === "::1"));
 
 const open: { servers: SecureServer[]; sockets: net.Socket[] } = { servers: [], sockets: [] };
 afterEach(async () => {
