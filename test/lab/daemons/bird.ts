@@ -32,6 +32,10 @@ export interface BirdOptions extends DaemonOptions {
   channelSettings?: string;
   /** Install learned routes into the namespace's kernel table (default false). */
   kernel?: boolean;
+  /** Also program our own static announcements (Calico's blackhole blocks) into the kernel. */
+  kernelStatic?: boolean;
+  /** Import connected routes (protocol direct), needed to resolve `gateway recursive` next hops. */
+  direct?: boolean;
 }
 
 export class BirdDaemon extends DaemonBase implements BgpDaemon {
@@ -67,12 +71,14 @@ export class BirdDaemon extends DaemonBase implements BgpDaemon {
     lines.push(`router id ${o.routerId};`);
     lines.push("log stderr all;");
     lines.push("protocol device { scan time 5; }");
+    if (o.direct) lines.push('protocol direct { ipv4; ipv6; interface -"cali*", "*"; }');
     if (o.kernel) {
+      const src = o.kernelStatic ? "source = RTS_BGP || source = RTS_STATIC" : "source = RTS_BGP";
       lines.push(
-        "protocol kernel kernel4 { ipv4 { import none; export filter { if source = RTS_BGP then accept; reject; }; }; merge paths on; }",
+        `protocol kernel kernel4 { ipv4 { import none; export filter { if ${src} then accept; reject; }; }; merge paths on; }`,
       );
       lines.push(
-        "protocol kernel kernel6 { ipv6 { import none; export filter { if source = RTS_BGP then accept; reject; }; }; merge paths on; }",
+        `protocol kernel kernel6 { ipv6 { import none; export filter { if ${src} then accept; reject; }; }; merge paths on; }`,
       );
     }
     // BIRD rejects `include` inside a block, so announcements are rendered into the main file.
@@ -278,6 +284,8 @@ export function calicoNode(o: CalicoNodeOptions): BirdDaemon {
     routerId: o.nodeIp,
     asn,
     kernel: true,
+    kernelStatic: true,
+    direct: true,
     instance: o.instance ?? `calico-${o.host.name}`,
     neighbors: o.peers.map((p) => ({
       address: p.address,
