@@ -168,5 +168,24 @@ export function birdPairSuite(
     }
   });
 
+  it("stop/start: the session drops, comes back, and announcements are re-sent", async () => {
+    const { bird, peer } = get();
+    await peer.announce("10.3.0.0/24");
+    const has = async () => (await bird.routes(4)).some((r) => r.prefix === "10.3.0.0/24");
+    await waitFor(has, { timeoutMs: 10_000, what: "10.3.0.0/24 at bird" });
+    await peer.stop();
+    await waitFor(async () => (await bird.neighborState(B4)) !== "Established", {
+      timeoutMs: 10_000,
+      what: "session down",
+    });
+    expect(await has()).toBe(false);
+    await peer.start();
+    await waitFor(async () => (await bird.neighborState(B4)) === "Established", {
+      timeoutMs: 20_000,
+      what: "session back",
+    });
+    await waitFor(has, { timeoutMs: 10_000, what: "10.3.0.0/24 re-announced after restart" });
+  });
+
   return get;
 }
