@@ -1,0 +1,210 @@
+/**
+ * Adj-RIB-In of one peer: every route the peer announced (pre-policy attributes kept for
+ * soft reconfiguration), the import policy applied, and the accepted routes pushed into the
+ * Loc-RIB. Counts: prefixesReceived (pre-policy) and prefixesAccepted (post-policy).
+ * Routes whose AS_PATH contains our AS are kept as received but never accepted
+ * (RFC 4271 §9.1.2: loop detection).
+ */
+import type { CompiledPolicy } from "../policy/compile.ts";
+import { AsPathSegmentType } from "../wire/constants.ts";
+import type { Nlri, PathAttributes, Prefix } from "../wire/types.ts";
+import type { LocRib } from "./loc-rib.ts";
+import { Path, type PeerInfo, ribAttrs } from "./path.ts";
+import { prefixKey, type RouteKey } from "./prefix-util.ts";
+
+/** The parts of a decoded UPDATE the RIB uses (UpdateMessage satisfies it). */
+export interface UpdateLike {
+  readonly withdrawn: readonly Nlri[];
+  readonly attributes: PathAttributes;
+  readonly nlri: readonly Nlri[];
+  readonly treatAsWithdraw?: boolean;
+}
+
+export interface AdjRibInOptions {
+  readonly importPolicy: CompiledPolicy;
+  /** Our AS, for AS_PATH loop detection (confederation segments included). */
+  readonly localAsn: number;
+}
+
+function containsAs(attrs: PathAttributes, asn: number): boolean {
+  const segs = attrs.asPath;
+  if (!segs) return false;
+  for (const s of segs) {
+    if (s.type === AsPathSegmentType.AS_SEQUENCE || s.type === AsPathSegmentType.AS_SET) {
+      if (s.asns.includes(asn)) return true;
+    }
+  }
+  return false;
+}
+
+export class AdjRibIn {
+  /** Accepted routes (post-policy Path; `sourceAttrs` holds the received attributes). */
+  private readonly accepted = new Map<string, Path>();
+  /** Received but rejected by policy or loop detection (attrs as received). */
+  private readonly rejected = new Map<string, Path>();
+  private policy: CompiledPolicy;
+  private readonly localAsn: number;
+
+  constructor(
+    readonly peer: PeerInfo,
+    private readonly loc: LocRib,
+    opts: AdjRibInOptions,
+  ) {
+    this.policy = opts.importPolicy;
+    this.localAsn = opts.localAsn;
+  }
+
+  get prefixesReceived(): number {
+    return this.accepted.size + this.rejected.size;
+  }
+
+  get prefixesAccepted(): number {
+    return this.accepted.size;
+  }
+
+  /**
+   * Applies a decoded UPDATE: withdrawals first (RFC 4271 §4.3 order), then announcements of
+   * NLRI and MP_REACH_NLRI. One attribute object is shared by all prefixes of each family.
+   * RFC 7606 treat-as-withdraw turns every carried prefix into a withdrawal.
+   */
+  applyUpdate(u: UpdateLike, now: number): void {
+    for (const n of u.withdrawn) this.withdraw(n);
+    const a = u.attributes;
+    if (a.mpUnreach) for (const n of a.mpUnreach.withdrawn) this.withdraw(n);
+    if (u.treatAsWithdraw) {
+      for (const n of u.nlri) this.withdraw(n);
+      if (a.mpReach) for (const n of a.mpReach.nlri) this.withdraw(n);
+      return;
+    }
+    if (u.nlri.length > 0) {
+      const attrs = ribAttrs(a, "nlri");
+      const loop = containsAs(attrs, this.localAsn);
+      for (const n of u.nlri) this.store(n, attrs, now, loop);
+    }
+    if (a.mpReach && a.mpReach.nlri.length > 0) {
+      const attrs = ribAttrs(a, "mp");
+      const loop = containsAs(attrs, this.localAsn);
+      for (const n of a.mpReach.nlri) this.store(n, attrs, now, loop);
+    }
+  }
+
+  /**
+   * Announces one route. `attrs` must already be RIB-ready (ribAttrs(): no MP_REACH, next hop
+   * in `nextHop`) and should be shared across the prefixes of one UPDATE.
+   */
+  announce(nlri: Nlri, attrs: PathAttributes, now: number): void {
+    this.store(nlri, attrs, now, containsAs(attrs, this.localAsn));
+  }
+
+  private store(nlri: Nlri, attrs: PathAttributes, now: number, loop: boolean): void {
+    const prefix = nlri.prefix;
+    const pk = prefixKey(prefix);
+    const pathId = nlri.pathId ?? 0;
+    const k = nlri.pathId === undefined ? pk : `${pk}#${pathId}`;
+    const raw = new Path(pk, prefix, pathId, this.peer, attrs, attrs, now, false);
+    this.place(k, raw, loop);
+  }
+
+  private place(k: string, raw: Path, loop: boolean): void {
+    let accepted: Path | undefined;
+    if (!loop) {
+      if (this.policy.acceptsAllUnchanged) accepted = raw;
+      else {
+        const r = this.policy(raw);
+        if (r.accept) accepted = raw.withAttrs(r.attrs);
+      }
+    }
+    if (accepted) {
+      const p = accepted;
+      if (this.rejected.size > 0) this.rejected.delete(k);
+      this.accepted.set(k, p);
+      this.loc.update(p);
+    } else {
+      if (this.accepted.delete(k)) this.loc.withdrawKey(this.peer, raw.key, raw.pathId);
+      this.rejected.set(k, raw);
+    }
+  }
+
+  withdraw(nlri: Nlri): void {
+    const pk = prefixKey(nlri.prefix);
+    const k = nlri.pathId === undefined ? pk : `${pk}#${nlri.pathId}`;
+    if (this.accepted.delete(k)) this.loc.withdrawKey(this.peer, pk, nlri.pathId ?? 0);
+    else this.rejected.delete(k);
+  }
+
+  /** Session gone without graceful restart: forget everything, withdraw from the Loc-RIB. */
+  clear(): void {
+    for (const p of this.accepted.values()) this.loc.withdrawKey(this.peer, p.key, p.pathId);
+    this.accepted.clear();
+    this.rejected.clear();
+  }
+
+  /** RFC 4724 §4.2: the session dropped with GR: keep routes, marked stale (no Loc-RIB change). */
+  markStale(): void {
+    for (const [k, p] of this.accepted) {
+      const s = p.withStale(true);
+      this.accepted.set(k, s);
+      this.loc.update(s);
+    }
+    for (const [k, p] of this.rejected) this.rejected.set(k, p.withStale(true));
+  }
+
+  /** RFC 4724 §4.2: End-of-RIB received or restart time over: delete routes still stale. Returns how many. */
+  sweepStale(): number {
+    let n = 0;
+    for (const [k, p] of this.accepted) {
+      if (!p.stale) continue;
+      this.accepted.delete(k);
+      this.loc.withdrawKey(this.peer, p.key, p.pathId);
+      n++;
+    }
+    for (const [k, p] of this.rejected) {
+      if (p.stale) {
+        this.rejected.delete(k);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /**
+   * Soft reconfiguration inbound: run a (new) import policy over every received route again,
+   * from the attributes as received. Changes reach the Loc-RIB like ordinary updates.
+   */
+  reimport(policy: CompiledPolicy = this.policy): void {
+    this.policy = policy;
+    const all: [string, Path][] = [];
+    for (const [k, p] of this.accepted) all.push([k, p]);
+    for (const [k, p] of this.rejected) all.push([k, p]);
+    for (const [k, p] of all) {
+      const raw = new Path(
+        p.key,
+        p.prefix,
+        p.pathId,
+        p.peer,
+        p.sourceAttrs,
+        p.sourceAttrs,
+        p.learnedAt,
+        p.stale,
+      );
+      this.place(k, raw, containsAs(raw.attrs, this.localAsn));
+    }
+  }
+
+  /** Accepted routes (post-policy). */
+  routes(): IterableIterator<Path> {
+    return this.accepted.values();
+  }
+
+  /** Every received route with its received attributes (`sourceAttrs`) and whether it was accepted. */
+  *received(): IterableIterator<{ path: Path; accepted: boolean }> {
+    for (const p of this.accepted.values()) yield { path: p, accepted: true };
+    for (const p of this.rejected.values()) yield { path: p, accepted: false };
+  }
+
+  /** The accepted path for a prefix (and path id), if any. */
+  get(prefix: Prefix, pathId?: number): Path | undefined {
+    const pk: RouteKey = prefixKey(prefix);
+    return this.accepted.get(pathId === undefined ? pk : `${pk}#${pathId}`);
+  }
+}
