@@ -454,7 +454,9 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
   private step(ev: FsmEvent, reason: Omit<DownReason, "wasEstablished"> | undefined): void {
     const res = transition(this.fsm, ev);
     this.reason = reason ?? this.reasonFrom(ev, res.actions);
-    this.apply(res, this.describe(ev));
+    const failed = res.next.state === "Idle" || (res.next.state === "Active" && this.fsm.state !== "Idle");
+    const why = failed && ev.type !== "IdleHoldTimer_Expires" ? this.reasonText(this.reason) : ev.type;
+    this.apply(res, why);
   }
 
   private apply(res: FsmResult, why: string | undefined): void {
@@ -558,10 +560,6 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
       case "error":
         return r.message ?? "Internal error";
     }
-  }
-
-  private describe(ev: FsmEvent): string {
-    return ev.type;
   }
 
   // -------------------------------------------------------------------------------------------
