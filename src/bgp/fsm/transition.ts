@@ -215,15 +215,15 @@ function startSession(s: FsmSnapshot, passive: boolean, resetCounter: boolean): 
     autoRestart: true,
     connectRetryCounter: resetCounter ? 0 : s.connectRetryCounter,
   };
+  // A manual start during a pending automatic restart makes the IdleHold timer moot.
+  const actions: FsmAction[] = [stop("IdleHold")];
   if (passive || s.config.passive) {
     // Listen only. A configured passive peer never connects, so no ConnectRetry timer.
-    const actions: FsmAction[] = s.config.passive ? [] : [start("ConnectRetry", s.config.connectRetryTime)];
+    if (!s.config.passive) actions.push(start("ConnectRetry", s.config.connectRetryTime));
     return { next: { ...base, state: "Active" }, actions };
   }
-  return {
-    next: { ...base, state: "Connect" },
-    actions: [start("ConnectRetry", s.config.connectRetryTime), { kind: "connect" }],
-  };
+  actions.push(start("ConnectRetry", s.config.connectRetryTime), { kind: "connect" });
+  return { next: { ...base, state: "Connect" }, actions };
 }
 
 /** Connect/Active → OpenSent when a TCP connection is up (events 16/17, no DelayOpen). */

@@ -294,9 +294,18 @@ describe("starting", () => {
     const { next, actions } = transition(initialSnapshot({ connectRetryTime: 5 }), EVENTS.ManualStart);
     expect(next.state).toBe("Connect");
     expect(actions).toEqual([
+      { kind: "stop-timer", timer: "IdleHold" },
       { kind: "start-timer", timer: "ConnectRetry", seconds: 5 },
       { kind: "connect" },
     ]);
+  });
+
+  it("a manual start while an automatic restart is pending cancels the IdleHold timer", () => {
+    const idle = transition(at("OpenSent"), EVENTS.HoldTimer_Expires);
+    expect(idle.actions).toContainEqual({ kind: "start-timer", timer: "IdleHold", seconds: 1 });
+    const r = transition(idle.next, EVENTS.ManualStart);
+    expect(r.next.state).toBe("Connect");
+    expect(r.actions[0]).toEqual({ kind: "stop-timer", timer: "IdleHold" });
   });
 
   it("a configured passive peer waits in Active and never connects", () => {
@@ -306,6 +315,9 @@ describe("starting", () => {
     const r = transition(s, EVENTS.ConnectRetryTimer_Expires);
     expect(r.next.state).toBe("Active");
     expect(r.actions).toEqual([]);
+    expect(transition(initialSnapshot({ passive: true }), EVENTS.ManualStart).actions).toEqual([
+      { kind: "stop-timer", timer: "IdleHold" },
+    ]);
     // After an error the automatic restart is passive too.
     const down = transition({ ...s, state: "OpenSent" }, EVENTS.HoldTimer_Expires).next;
     const again = transition(down, EVENTS.IdleHoldTimer_Expires);
