@@ -1,0 +1,583 @@
+/**
+ * The BGP speaker: sessions + RIBs + policy as one component. It owns one PeerSession per
+ * configured peer, the shared listener, the Loc-RIB and, per Established peer, its
+ * Adj-RIB-In and Adj-RIB-Out. Data flows one way:
+ *
+ *   UPDATE in → Adj-RIB-In (import policy) → Loc-RIB (decision) → flush → Adj-RIB-Out
+ *   (export policy) → packed UPDATEs out, and `changes` to other consumers (kernel sync).
+ *
+ * Loc-RIB flushes are batched: UPDATEs arriving in one burst of socket reads are applied
+ * first and the decision process and exports run once, on the next macrotask.
+ */
+import { EventEmitter } from "node:events";
+import { networkInterfaces } from "node:os";
+import type { PeerStatus, RouteJson, RoutesJson, StatusJson } from "../api/types.ts";
+import type { OriginateConfig, PeerConfig, PodgateConfig } from "../config/types.ts";
+import { type Clock, systemClock, type TimerHandle } from "../core/clock.ts";
+import type { Logger } from "../core/log.ts";
+import { formatCommunity } from "./policy/community.ts";
+import { compilePeerPolicies, type PeerPolicies } from "./policy/effective.ts";
+import { parseCommunity } from "./policy/index.ts";
+import { compare } from "./rib/decision.ts";
+import {
+  AdjRibIn,
+  AdjRibOut,
+  checkMaxPrefix,
+  createPath,
+  LocRib,
+  makeLocalPeer,
+  makePeerInfo,
+  type PeerInfo,
+  type RibChange,
+} from "./rib/index.ts";
+import type { Path } from "./rib/path.ts";
+import { BgpListener } from "./session/listener.ts";
+import { type DownReason, PeerSession, type SessionFacts } from "./session/peer.ts";
+import {
+  Afi,
+  type AfiCode,
+  AsPathSegmentType,
+  CeaseSubcode,
+  endOfRib,
+  formatPrefix,
+  isEndOfRib,
+  Origin,
+  type PathAttributes,
+  parsePrefix,
+  Safi,
+  type UpdateMessage,
+} from "./wire/index.ts";
+import { encodeUpdates } from "./wire/update.ts";
+
+const VERSION = "0.1.0";
+
+interface PeerEntry {
+  config: PeerConfig;
+  session: PeerSession;
+  policies: PeerPolicies;
+  /** Adj-RIB-In of the current (or gracefully restarting) session. */
+  adjIn?: AdjRibIn;
+  adjOut?: AdjRibOut;
+  facts?: SessionFacts;
+  /** RFC 4724: routes kept stale while the peer restarts; swept on End-of-RIB or timeout. */
+  staleTimer?: TimerHandle;
+  /** Families for which we still wait for End-of-RIB after a graceful restart. */
+  awaitingEor?: Set<AfiCode>;
+  maxPrefixWarned: boolean;
+  /** Max-prefix restart: the session is held down until this timer fires. */
+  maxPrefixTimer?: TimerHandle;
+  lastError?: string;
+}
+
+export interface SpeakerEvents {
+  /** Loc-RIB best-path changes after each flush (for the dataplane). */
+  changes: [changes: readonly RibChange[]];
+}
+
+export interface SpeakerOptions {
+  readonly config: PodgateConfig;
+  readonly log: Logger;
+  readonly clock?: Clock;
+}
+
+/** Finds an address of the other family on the interface that holds `addr` (next hop for the other family). */
+function siblingAddress(addr: string, family: "IPv4" | "IPv6"): string | undefined {
+  const ifs = networkInterfaces();
+  for (const list of Object.values(ifs)) {
+    if (!list?.some((a) => a.address === addr)) continue;
+    const global = list.find((a) => a.family === family && !a.internal && !a.address.startsWith("fe80"));
+    if (global) return global.address;
+  }
+  return undefined;
+}
+
+function afiOf(address: string): AfiCode {
+  return address.includes(":") ? Afi.IPV6 : Afi.IPV4;
+}
+
+function originName(o: number | undefined): RouteJson["origin"] {
+  return o === Origin.EGP ? "egp" : o === Origin.INCOMPLETE ? "incomplete" : "igp";
+}
+
+function formatAsPath(a: PathAttributes): string {
+  const parts: string[] = [];
+  for (const s of a.asPath ?? []) {
+    const list = s.asns.join(" ");
+    if (s.type === AsPathSegmentType.AS_SEQUENCE) parts.push(list);
+    else if (s.type === AsPathSegmentType.AS_SET) parts.push(`{${s.asns.join(",")}}`);
+    else if (s.type === AsPathSegmentType.AS_CONFED_SEQUENCE) parts.push(`(${list})`);
+    else parts.push(`[${s.asns.join(",")}]`);
+  }
+  return parts.filter((p) => p.length > 0).join(" ");
+}
+
+function sameConfig(a: PeerConfig, b: PeerConfig): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+export class Speaker extends EventEmitter<SpeakerEvents> {
+  readonly locRib = new LocRib();
+  private config: PodgateConfig;
+  private readonly log: Logger;
+  private readonly clock: Clock;
+  private readonly peers = new Map<string, PeerEntry>();
+  private listener: BgpListener | undefined;
+  private readonly localPeer: PeerInfo;
+  /** Originated prefixes currently in the Loc-RIB, by prefix text. */
+  private originated = new Map<string, OriginateConfig>();
+  private flushScheduled = false;
+  private readonly startedAt = new Date();
+  private stopped = false;
+
+  constructor(opts: SpeakerOptions) {
+    super();
+    this.config = opts.config;
+    this.log = opts.log;
+    this.clock = opts.clock ?? systemClock;
+    this.localPeer = makeLocalPeer(opts.config.routerId, opts.config.asn);
+  }
+
+  async start(): Promise<void> {
+    const cfg = this.config;
+    if (cfg.listen.enabled) {
+      this.listener = new BgpListener({
+        address: cfg.listen.address,
+        port: cfg.listen.port,
+        logger: this.log,
+      });
+    }
+    for (const p of cfg.peers) this.addPeer(p);
+    if (this.listener) await this.listener.start();
+    this.applyOriginate(cfg.originate);
+    for (const e of this.peers.values()) if (e.config.enabled) e.session.start();
+  }
+
+  /** Stops every session with Cease (RFC 9003 message when given) and closes the listener. */
+  async stop(message = "podgate shutting down"): Promise<void> {
+    this.stopped = true;
+    for (const e of this.peers.values()) {
+      e.staleTimer?.cancel();
+      e.maxPrefixTimer?.cancel();
+      e.session.stop({ subcode: CeaseSubcode.ADMINISTRATIVE_SHUTDOWN, message });
+    }
+    await this.listener?.close();
+  }
+
+  /**
+   * Applies a new configuration: added peers start, removed peers get Cease/Peer
+   * De-configured, changed peers are reset, unchanged sessions stay up. Policy-only and
+   * originate changes are applied without touching sessions.
+   */
+  reconfigure(next: PodgateConfig): void {
+    const prev = this.config;
+    if (next.asn !== prev.asn || next.routerId !== prev.routerId) {
+      throw new Error("changing asn or routerId needs a restart");
+    }
+    this.config = next;
+    const wanted = new Map(next.peers.map((p) => [p.address, p]));
+    for (const [addr, e] of this.peers) {
+      if (!wanted.has(addr)) {
+        e.session.stop({
+          subcode: CeaseSubcode.PEER_DECONFIGURED,
+          message: "peer removed from configuration",
+        });
+        this.dropPeerRoutes(e);
+        this.listener?.unregister(addr);
+        this.peers.delete(addr);
+      }
+    }
+    for (const p of next.peers) {
+      const e = this.peers.get(p.address);
+      if (!e) {
+        const n = this.addPeer(p);
+        if (p.enabled) n.session.start();
+        continue;
+      }
+      const { import: _i, export: _x, ...restNew } = p;
+      const { import: _pi, export: _px, ...restOld } = e.config;
+      if (!sameConfig(restNew as PeerConfig, restOld as PeerConfig)) {
+        e.session.stop({
+          subcode: CeaseSubcode.OTHER_CONFIGURATION_CHANGE,
+          message: "configuration changed",
+        });
+        this.dropPeerRoutes(e);
+        this.listener?.unregister(p.address);
+        this.peers.delete(p.address);
+        const n = this.addPeer(p);
+        if (p.enabled) n.session.start();
+        continue;
+      }
+      if (!sameConfig(p, e.config)) {
+        // Policy change only: soft reconfiguration in and out, the session stays up.
+        e.config = p;
+        e.policies = compilePeerPolicies(p, next, this.nextHopSelf(e));
+        e.adjIn?.reimport(e.policies.import);
+        this.scheduleFlush();
+        if (e.adjOut) e.adjOut.setExportPolicy(e.policies.export, this.locRib);
+      }
+    }
+    this.applyOriginate(next.originate);
+    this.scheduleFlush();
+  }
+
+  resetPeer(address: string, message?: string): boolean {
+    const e = this.peers.get(address);
+    if (!e) return false;
+    e.session.reset(message ?? "reset by operator");
+    return true;
+  }
+
+  private addPeer(p: PeerConfig): PeerEntry {
+    const session = new PeerSession({
+      config: p,
+      local: {
+        asn: this.config.asn,
+        routerId: this.config.routerId,
+        ...(p.localAddress ? { localAddress: p.localAddress } : {}),
+      },
+      clock: this.clock,
+      logger: this.log,
+    });
+    const entry: PeerEntry = {
+      config: p,
+      session,
+      policies: compilePeerPolicies(p, this.config),
+      maxPrefixWarned: false,
+    };
+    session.on("established", (facts) => this.guard(entry, () => this.onEstablished(entry, facts)));
+    session.on("update", (u) => this.guard(entry, () => this.onUpdate(entry, u)));
+    session.on("route-refresh", () =>
+      this.guard(entry, () => {
+        entry.adjOut?.refresh(this.locRib, true);
+        this.sendPending(entry);
+      }),
+    );
+    session.on("down", (reason) => this.guard(entry, () => this.onDown(entry, reason)));
+    session.on("state", (c) => {
+      this.log.info({ peer: p.address, from: c.from, to: c.to, reason: c.reason }, "peer state");
+    });
+    this.peers.set(p.address, entry);
+    this.listener?.register(session);
+    return entry;
+  }
+
+  /** Handlers never throw into the session: a bug resets that one peer, never the daemon. */
+  private guard(entry: PeerEntry, fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.log.error(
+        { err, peer: entry.config.address },
+        "internal error handling peer event; resetting session",
+      );
+      entry.lastError = `internal error: ${err instanceof Error ? err.message : String(err)}`;
+      entry.session.reset("internal error");
+    }
+  }
+
+  private nextHopSelf(e: PeerEntry): { ipv4?: string; ipv6?: string } {
+    const local = e.facts?.localAddress;
+    if (!local) return {};
+    const out: { ipv4?: string; ipv6?: string } = {};
+    if (afiOf(local) === Afi.IPV4) {
+      out.ipv4 = local;
+      const v6 = siblingAddress(local, "IPv6");
+      if (v6) out.ipv6 = v6;
+    } else {
+      out.ipv6 = local;
+      const v4 = siblingAddress(local, "IPv4");
+      if (v4) out.ipv4 = v4;
+      else if (this.config.routerId) out.ipv4 = this.config.routerId;
+    }
+    return out;
+  }
+
+  private onEstablished(e: PeerEntry, facts: SessionFacts): void {
+    e.facts = facts;
+    e.maxPrefixWarned = false;
+    const cfg = e.config;
+    const info = makePeerInfo({
+      id: cfg.address,
+      address: cfg.address,
+      asn: cfg.asn,
+      routerId: facts.peerBgpId,
+      ibgp: cfg.asn === this.config.asn,
+      role: cfg.role,
+    });
+    const nhs = this.nextHopSelf(e);
+    e.policies = compilePeerPolicies(cfg, this.config, nhs);
+    // A gracefully restarting peer keeps its stale routes until End-of-RIB; a new Adj-RIB-In
+    // would not know them, so the old one is kept when the peer's identity is unchanged.
+    if (e.adjIn && e.staleTimer && e.adjIn.peer.routerId === facts.peerBgpId) {
+      e.adjIn.reimport(e.policies.import);
+    } else {
+      if (e.adjIn) {
+        e.adjIn.clear();
+        e.staleTimer?.cancel();
+        e.staleTimer = undefined;
+      }
+      e.adjIn = new AdjRibIn(info, this.locRib, {
+        importPolicy: e.policies.import,
+        localAsn: this.config.asn,
+      });
+    }
+    const families = new Set<AfiCode>(
+      facts.families.filter((f) => f.safi === Safi.UNICAST).map((f) => f.afi),
+    );
+    const addPathSend = new Set<AfiCode>();
+    for (const k of facts.codec.addPathSend) addPathSend.add(Number(k.split("/")[0]) as AfiCode);
+    e.adjOut = new AdjRibOut(info, {
+      localAsn: this.config.asn,
+      nextHopSelf: nhs,
+      forceNextHopSelf: cfg.nextHopSelf,
+      exportPolicy: e.policies.export,
+      families,
+      addPathSend,
+    });
+    // Make sure pending Loc-RIB changes are settled before the initial dump.
+    this.flushNow();
+    e.adjOut.refresh(this.locRib, true);
+    this.sendPending(e);
+    // RFC 4724 §2: End-of-RIB after the initial table, for every negotiated family.
+    const eors = facts.families.map((f) => endOfRib(f, facts.codec));
+    e.session.send(eors);
+    this.log.info(
+      {
+        peer: cfg.address,
+        peerAs: facts.peerAs,
+        holdTime: facts.holdTime,
+        families: facts.families.map((f) => (f.afi === Afi.IPV4 ? "ipv4" : "ipv6")),
+        addPathReceive: [...facts.codec.addPathReceive],
+        advertised: e.adjOut.prefixesAdvertised,
+      },
+      "session established",
+    );
+  }
+
+  private onUpdate(e: PeerEntry, u: UpdateMessage): void {
+    const adjIn = e.adjIn;
+    if (!adjIn) return;
+    if (u.errors?.length) {
+      this.log.warn({ peer: e.config.address, errors: u.errors }, "UPDATE errors handled per RFC 7606");
+    }
+    const eor = isEndOfRib(u);
+    if (eor) {
+      if (e.awaitingEor?.delete(eor.afi) && e.awaitingEor.size === 0) this.sweepStale(e);
+      return;
+    }
+    adjIn.applyUpdate(u, Date.now());
+    const max = e.config.maxPrefix;
+    if (max) {
+      const verdict = checkMaxPrefix(e.config, adjIn.prefixesAccepted);
+      if (verdict === "exceeded" && max.action === "restart") {
+        this.log.warn(
+          { peer: e.config.address, limit: max.limit },
+          "maximum prefixes exceeded; closing session",
+        );
+        e.lastError = `maximum prefixes (${max.limit}) exceeded`;
+        e.session.automaticStop(
+          CeaseSubcode.MAXIMUM_PREFIXES_REACHED,
+          `maximum prefixes ${max.limit} exceeded`,
+        );
+        e.maxPrefixTimer?.cancel();
+        e.maxPrefixTimer = this.clock.setTimeout(() => {
+          e.maxPrefixTimer = undefined;
+          if (!this.stopped && this.peers.get(e.config.address) === e) e.session.start();
+        }, max.restartAfter * 1000);
+      } else if (verdict !== "ok" && !e.maxPrefixWarned) {
+        e.maxPrefixWarned = true;
+        this.log.warn(
+          { peer: e.config.address, limit: max.limit, accepted: adjIn.prefixesAccepted },
+          verdict === "exceeded" ? "maximum prefixes exceeded" : "approaching maximum prefixes",
+        );
+      }
+    }
+    this.scheduleFlush();
+  }
+
+  private onDown(e: PeerEntry, reason: DownReason): void {
+    const facts = e.facts;
+    e.facts = undefined;
+    e.adjOut?.reset();
+    e.adjOut = undefined;
+    e.lastError = reason.message ?? e.lastError;
+    const gr = facts?.gracefulRestart;
+    const graceful =
+      gr !== undefined && e.config.gracefulRestart && reason.kind === "tcp-closed" && reason.wasEstablished;
+    if (graceful && e.adjIn) {
+      // RFC 4724 §4.2: the peer restarts; keep its routes (stale) for its restart time.
+      e.adjIn.markStale();
+      e.awaitingEor = new Set(facts!.families.map((f) => f.afi));
+      e.staleTimer?.cancel();
+      e.staleTimer = this.clock.setTimeout(() => this.sweepStale(e), Math.max(1, gr.restartTime) * 1000);
+      this.log.info(
+        { peer: e.config.address, restartTime: gr.restartTime },
+        "peer restarting gracefully; routes kept stale",
+      );
+      return;
+    }
+    this.dropPeerRoutes(e);
+  }
+
+  private sweepStale(e: PeerEntry): void {
+    e.staleTimer?.cancel();
+    e.staleTimer = undefined;
+    e.awaitingEor = undefined;
+    const n = e.adjIn?.sweepStale() ?? 0;
+    if (n > 0)
+      this.log.info({ peer: e.config.address, removed: n }, "stale routes removed after graceful restart");
+    this.scheduleFlush();
+  }
+
+  private dropPeerRoutes(e: PeerEntry): void {
+    e.staleTimer?.cancel();
+    e.staleTimer = undefined;
+    e.awaitingEor = undefined;
+    if (e.adjIn) {
+      e.adjIn.clear();
+      e.adjIn = undefined;
+      this.scheduleFlush();
+    }
+  }
+
+  private applyOriginate(list: readonly OriginateConfig[]): void {
+    const next = new Map(list.map((o) => [formatPrefix(parsePrefix(o.prefix)), o]));
+    for (const [key, o] of this.originated) {
+      if (!next.has(key)) this.locRib.withdraw(this.localPeer, parsePrefix(o.prefix));
+    }
+    for (const [key, o] of next) {
+      const prev = this.originated.get(key);
+      if (prev && JSON.stringify(prev) === JSON.stringify(o)) continue;
+      const prefix = parsePrefix(o.prefix);
+      const attrs: PathAttributes = Object.freeze({
+        origin: Origin.IGP,
+        asPath: [],
+        ...(o.nextHop ? { nextHop: o.nextHop } : {}),
+        ...(o.med !== undefined ? { med: o.med } : {}),
+        ...(o.localPref !== undefined ? { localPref: o.localPref } : {}),
+        ...(o.communities?.length ? { communities: o.communities.map(parseCommunity) } : {}),
+      });
+      this.locRib.update(createPath({ prefix, peer: this.localPeer, attrs, learnedAt: Date.now() }));
+    }
+    this.originated = next;
+    this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      this.flushNow();
+    });
+  }
+
+  private flushNow(): void {
+    const changes = this.locRib.flush();
+    if (changes.length === 0) return;
+    for (const e of this.peers.values()) {
+      if (!e.adjOut) continue;
+      e.adjOut.apply(changes);
+      this.sendPending(e);
+    }
+    this.emit("changes", changes);
+  }
+
+  private sendPending(e: PeerEntry): void {
+    const out = e.adjOut;
+    const facts = e.facts;
+    if (!out || !facts || !out.hasPending) return;
+    const batch = out.takeBatch();
+    const buffers: Buffer[] = [];
+    if (batch.withdraw.length > 0) buffers.push(...encodeUpdates({ withdrawn: batch.withdraw }, facts.codec));
+    for (const [attrs, nlri] of batch.announce) {
+      buffers.push(...encodeUpdates({ attributes: attrs, nlri }, facts.codec));
+    }
+    if (buffers.length > 0) e.session.send(buffers);
+  }
+
+  // ---- views for the control API -------------------------------------------------------
+
+  status(): StatusJson {
+    const peers: PeerStatus[] = [];
+    for (const e of this.peers.values()) {
+      const i = e.session.info();
+      const facts = i.session;
+      const lastError = i.lastError ?? e.lastError;
+      const established = i.state === "Established";
+      const info = established
+        ? "Established"
+        : !e.config.enabled
+          ? "Disabled"
+          : e.maxPrefixTimer
+            ? `Maximum prefixes exceeded; retry in ${e.config.maxPrefix?.restartAfter ?? 0}s`
+            : (lastError ?? (e.config.passive ? "Waiting for the peer to connect" : "Connecting"));
+      peers.push({
+        address: e.config.address,
+        asn: e.config.asn,
+        name: e.config.name,
+        role: e.config.role,
+        state: i.state,
+        since: new Date(i.since).toISOString(),
+        info,
+        prefixesReceived: e.adjIn?.prefixesReceived ?? 0,
+        prefixesAccepted: e.adjIn?.prefixesAccepted ?? 0,
+        prefixesAdvertised: e.adjOut?.prefixesAdvertised ?? 0,
+        updatesReceived: i.updatesIn,
+        updatesSent: i.updatesOut,
+        ...(established && facts
+          ? {
+              peerRouterId: facts.peerBgpId,
+              holdTime: facts.holdTime,
+              families: facts.families.map((f) => (f.afi === Afi.IPV4 ? "ipv4" : "ipv6")),
+            }
+          : {}),
+        ...(lastError ? { lastError } : {}),
+      });
+    }
+    return {
+      routerId: this.config.routerId,
+      asn: this.config.asn,
+      version: VERSION,
+      startedAt: this.startedAt.toISOString(),
+      peers,
+    };
+  }
+
+  routes(filter: { prefix?: string; peer?: string } = {}): RoutesJson {
+    const now = Date.now();
+    const routes: RouteJson[] = [];
+    const wantPrefix = filter.prefix ? formatPrefix(parsePrefix(filter.prefix)) : undefined;
+    const toJson = (p: Path, best: boolean, reason?: string): RouteJson => {
+      const a = p.attrs;
+      return {
+        prefix: p.key,
+        nextHop: a.nextHop ?? (p.peer.local ? "self" : ""),
+        peer: p.peer.local ? "local" : p.peer.address,
+        best,
+        family: p.prefix.afi === Afi.IPV4 ? "ipv4" : "ipv6",
+        ...(p.pathId ? { pathId: p.pathId } : {}),
+        asPath: formatAsPath(a),
+        origin: originName(a.origin),
+        ...(a.localPref !== undefined ? { localPref: a.localPref } : {}),
+        ...(a.med !== undefined ? { med: a.med } : {}),
+        ...(a.communities?.length ? { communities: a.communities.map(formatCommunity) } : {}),
+        ...(a.largeCommunities?.length
+          ? { largeCommunities: a.largeCommunities.map((l) => l.join(":")) }
+          : {}),
+        ...(reason ? { reason } : {}),
+        age: Math.max(0, Math.round((now - p.learnedAt) / 1000)),
+      };
+    };
+    for (const entry of this.locRib.selected()) {
+      if (wantPrefix && entry.key !== wantPrefix) continue;
+      for (const p of entry.paths) {
+        if (filter.peer && p.peer.address !== filter.peer && !(filter.peer === "local" && p.peer.local))
+          continue;
+        const best = p === entry.best;
+        routes.push(toJson(p, best, best || !entry.best ? undefined : compare(entry.best, p).reason));
+      }
+    }
+    return { routes };
+  }
+}

@@ -1,0 +1,79 @@
+/**
+ * Daemon entry (`podgate run`): load and validate the config before anything starts, then
+ * start the speaker and the control API, and handle signals: SIGHUP reloads the config
+ * (a config that fails validation is rejected and the running one kept), SIGTERM/SIGINT shut
+ * down with Cease/Administrative Shutdown to every peer.
+ */
+
+import { startApiServer } from "./api/server.ts";
+import { Speaker } from "./bgp/speaker.ts";
+import { ConfigError, loadConfigWithWarnings } from "./config/load.ts";
+import { createLogger } from "./core/log.ts";
+
+export async function runDaemon(configPath: string): Promise<number> {
+  let loaded: Awaited<ReturnType<typeof loadConfigWithWarnings>>;
+  try {
+    loaded = await loadConfigWithWarnings(configPath);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`${e.message}\n`);
+      return 1;
+    }
+    throw e;
+  }
+  const cfg = loaded.config;
+  const log = createLogger(process.env["PODGATE_LOG_LEVEL"] ?? cfg.log.level);
+  for (const w of loaded.warnings) log.warn({ path: w.path, line: w.line }, w.message);
+
+  const speaker = new Speaker({ config: cfg, log });
+  let reloading: Promise<{ ok: boolean; message: string }> | undefined;
+
+  const reload = async (): Promise<{ ok: boolean; message: string }> => {
+    try {
+      const next = await loadConfigWithWarnings(configPath);
+      for (const w of next.warnings) log.warn({ path: w.path, line: w.line }, w.message);
+      speaker.reconfigure(next.config);
+      log.info({ config: configPath }, "configuration reloaded");
+      return { ok: true, message: "configuration reloaded" };
+    } catch (e) {
+      const message = e instanceof Error ? e.message : String(e);
+      log.error({ config: configPath, error: message }, "reload rejected; keeping the running configuration");
+      return { ok: false, message };
+    }
+  };
+  const serialReload = () => {
+    const p = (reloading ?? Promise.resolve()).then(reload, reload);
+    reloading = p;
+    return p;
+  };
+
+  await speaker.start();
+  const api = await startApiServer(
+    cfg.api.socket,
+    {
+      status: () => speaker.status(),
+      routes: (f) => speaker.routes(f),
+      resetPeer: (a, m) => speaker.resetPeer(a, m),
+      reload: serialReload,
+    },
+    log,
+  );
+  log.info({ routerId: cfg.routerId, asn: cfg.asn, peers: cfg.peers.length }, "podgate started");
+
+  return await new Promise<number>((resolve) => {
+    let stopping = false;
+    const shutdown = async (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      log.info({ signal }, "shutting down");
+      await speaker.stop("podgate shutting down");
+      // Give the NOTIFICATIONs a moment to leave before the sockets close with the process.
+      await new Promise((r) => setTimeout(r, 200));
+      await api.close();
+      resolve(0);
+    };
+    process.on("SIGTERM", () => void shutdown("SIGTERM"));
+    process.on("SIGINT", () => void shutdown("SIGINT"));
+    process.on("SIGHUP", () => void serialReload());
+  });
+}
