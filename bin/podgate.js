@@ -4,4 +4,9 @@ import { register } from "tsx/esm/api";
 
 register();
 const { main } = await import("../src/cli/main.ts");
-process.exitCode = await main(process.argv.slice(2));
+const code = await main(process.argv.slice(2));
+if (process.argv[2] === "run") {
+  // The daemon has closed its sessions and API; do not wait for stray handles.
+  process.exit(code);
+}
+process.exitCode = code;
