@@ -5,6 +5,7 @@
  * down with Cease/Administrative Shutdown to every peer.
  */
 
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { startApiServer } from "./api/server.ts";
 import { Speaker } from "./bgp/speaker.ts";
 import { ConfigError, loadConfigWithWarnings } from "./config/load.ts";
@@ -47,11 +48,18 @@ export async function runDaemon(configPath: string): Promise<number> {
     return p;
   };
 
+  // Event-loop lag is the first thing to degrade under load (hold timers ride on it).
+  const lag = monitorEventLoopDelay({ resolution: 10 });
+  lag.enable();
   await speaker.start();
   const api = await startApiServer(
     cfg.api.socket,
     {
-      status: () => speaker.status(),
+      status: () => ({
+        ...speaker.status(),
+        eventLoopLagP99Ms: Math.round((lag.percentile(99) / 1e6) * 100) / 100,
+        eventLoopLagMaxMs: Math.round((lag.max / 1e6) * 100) / 100,
+      }),
       routes: (f) => speaker.routes(f),
       resetPeer: (a, m) => speaker.resetPeer(a, m),
       reload: serialReload,

@@ -33,6 +33,9 @@ export interface StatusJson {
   readonly version: string;
   readonly startedAt: string;
   readonly peers: readonly PeerStatus[];
+  /** Event-loop delay of the daemon since start, 99th percentile and maximum (ms). */
+  readonly eventLoopLagP99Ms?: number;
+  readonly eventLoopLagMaxMs?: number;
 }
 
 export interface RouteJson {
