@@ -39,9 +39,9 @@ function containsAs(attrs: PathAttributes, asn: number): boolean {
 
 export class AdjRibIn {
   /** Accepted routes (post-policy Path; `sourceAttrs` holds the received attributes). */
-  private readonly accepted = new Map<string, Path>();
+  private readonly accepted = new Map<RouteKey, Path>();
   /** Received but rejected by policy or loop detection (attrs as received). */
-  private readonly rejected = new Map<string, Path>();
+  private readonly rejected = new Map<RouteKey, Path>();
   private policy: CompiledPolicy;
   private readonly localAsn: number;
 
@@ -100,12 +100,13 @@ export class AdjRibIn {
     const prefix = nlri.prefix;
     const pk = prefixKey(prefix);
     const pathId = nlri.pathId ?? 0;
+    // ADD-PATH: (prefix, path id) — a string, the rare case.
     const k = nlri.pathId === undefined ? pk : `${pk}#${pathId}`;
     const raw = new Path(pk, prefix, pathId, this.peer, attrs, attrs, now, false);
     this.place(k, raw, loop);
   }
 
-  private place(k: string, raw: Path, loop: boolean): void {
+  private place(k: RouteKey, raw: Path, loop: boolean): void {
     let accepted: Path | undefined;
     if (!loop) {
       if (this.policy.acceptsAllUnchanged) accepted = raw;
@@ -173,7 +174,7 @@ export class AdjRibIn {
    */
   reimport(policy: CompiledPolicy = this.policy): void {
     this.policy = policy;
-    const all: [string, Path][] = [];
+    const all: [RouteKey, Path][] = [];
     for (const [k, p] of this.accepted) all.push([k, p]);
     for (const [k, p] of this.rejected) all.push([k, p]);
     for (const [k, p] of all) {

@@ -25,24 +25,44 @@ export interface RibChange {
 
 const NONE: readonly Path[] = Object.freeze([]);
 
+/** A change; the one-member ECMP array is only built if someone asks for it. */
+class Change implements RibChange {
+  constructor(
+    readonly key: RouteKey,
+    readonly prefix: Prefix,
+    readonly best: Path | undefined,
+    readonly previous: Path | undefined,
+    private readonly mp: readonly Path[] | undefined,
+    readonly reason: BestPathReason,
+  ) {}
+
+  get multipath(): readonly Path[] {
+    return this.mp ?? (this.best ? [this.best] : NONE);
+  }
+}
+
 /**
- * One prefix. Memory matters (one per route): the usual single candidate is stored without an
- * array, and the ECMP set only when it has more than one member.
+ * A prefix that needs more than a bare Path: several candidates, a pending change, or a
+ * reported best that differs from its only candidate. The usual prefix — one candidate that
+ * is the reported best — is stored in the map as the Path itself (no entry object): that is
+ * most of a large table, and the reason this class exists only for the rest.
  */
 class RibEntry {
   /** Candidates in arrival order, at most one per (peer, pathId): a Path, an array, or undefined. */
   cands: Path | Path[] | undefined;
   /** Best path as last reported by flush(). */
-  best: Path | undefined = undefined;
+  best: Path | undefined;
   /** ECMP set as last reported when it has 2+ members; undefined otherwise. */
   mp: readonly Path[] | undefined = undefined;
   dirty = false;
   constructor(
     readonly key: RouteKey,
     readonly prefix: Prefix,
-    first: Path,
+    cands: Path | Path[] | undefined,
+    best: Path | undefined,
   ) {
-    this.cands = first;
+    this.cands = cands;
+    this.best = best;
   }
 
   get paths(): readonly Path[] {
@@ -52,11 +72,6 @@ class RibEntry {
 
   get multipath(): readonly Path[] {
     return this.mp ?? (this.best ? [this.best] : NONE);
-  }
-
-  get count(): number {
-    const c = this.cands;
-    return c === undefined ? 0 : Array.isArray(c) ? c.length : 1;
   }
 }
 
@@ -68,6 +83,12 @@ export interface LocRibEntryView {
   readonly multipath: readonly Path[];
 }
 
+function viewOf(v: Path | RibEntry): LocRibEntryView {
+  if (v instanceof RibEntry) return v;
+  const one = [v];
+  return { key: v.key, prefix: v.prefix, paths: one, best: v, multipath: one };
+}
+
 function sameSet(a: readonly Path[], b: readonly Path[]): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (!samePath(a[i], b[i])) return false;
@@ -75,7 +96,13 @@ function sameSet(a: readonly Path[], b: readonly Path[]): boolean {
 }
 
 export class LocRib {
-  private readonly entries = new Map<RouteKey, RibEntry>();
+  /**
+   * Per prefix: a Path (its only candidate, already reported as best — or, if it is in
+   * `fresh`, a brand-new prefix not reported yet) or a RibEntry.
+   */
+  private readonly entries = new Map<RouteKey, Path | RibEntry>();
+  /** Paths that created their prefix since the last flush (stored bare, no entry object). */
+  private fresh: Path[] = [];
   private dirty: RibEntry[] = [];
   private paths = 0;
 
@@ -93,7 +120,7 @@ export class LocRib {
 
   /** True when mutations are waiting for flush(). */
   get pending(): boolean {
-    return this.dirty.length > 0;
+    return this.dirty.length > 0 || this.fresh.length > 0;
   }
 
   private touch(e: RibEntry): void {
@@ -103,16 +130,27 @@ export class LocRib {
     }
   }
 
+  /**
+   * The entry object for a key, creating one from a bare Path. A bare Path is taken to be the
+   * reported best; if it was in fact fresh, flush() corrects that before deciding.
+   */
+  private entryFor(key: RouteKey, v: Path | RibEntry): RibEntry {
+    if (v instanceof RibEntry) return v;
+    const e = new RibEntry(key, v.prefix, v, v);
+    this.entries.set(key, e);
+    return e;
+  }
+
   /** Adds or replaces the candidate of (path.peer, path.pathId) for path.prefix. */
   update(path: Path): void {
-    const e = this.entries.get(path.key);
-    if (!e) {
-      const n = new RibEntry(path.key, path.prefix, path);
-      this.entries.set(path.key, n);
+    const v = this.entries.get(path.key);
+    if (v === undefined) {
+      this.entries.set(path.key, path);
+      this.fresh.push(path);
       this.paths++;
-      this.touch(n);
       return;
     }
+    const e = this.entryFor(path.key, v);
     const c = e.cands;
     if (c === undefined) {
       e.cands = path;
@@ -146,13 +184,22 @@ export class LocRib {
   }
 
   withdrawKey(peer: PeerInfo, key: RouteKey, pathId = 0): void {
-    const e = this.entries.get(key);
-    if (!e) return;
-    this.removeWhere(e, (q) => q.peer === peer && q.pathId === pathId);
+    const v = this.entries.get(key);
+    if (v === undefined) return;
+    this.removeWhere(key, v, (q) => q.peer === peer && q.pathId === pathId);
   }
 
   /** Removes the candidates matching `drop`; returns how many. */
-  private removeWhere(e: RibEntry, drop: (p: Path) => boolean): number {
+  private removeWhere(key: RouteKey, v: Path | RibEntry, drop: (p: Path) => boolean): number {
+    if (!(v instanceof RibEntry)) {
+      if (!drop(v)) return 0;
+      const e = this.entryFor(key, v);
+      e.cands = undefined;
+      this.paths--;
+      this.touch(e);
+      return 1;
+    }
+    const e = v;
     const c = e.cands;
     if (c === undefined) return 0;
     let removed = 0;
@@ -183,11 +230,16 @@ export class LocRib {
 
   /** RFC 4724: keep the peer's paths but mark them stale (no change is reported for that). */
   markStale(peer: PeerInfo): void {
-    for (const e of this.entries.values()) {
-      const c = e.cands;
+    for (const [key, v] of this.entries) {
+      if (!(v instanceof RibEntry)) {
+        // Same route, only the flag differs: still the reported best, stays bare.
+        if (v.peer === peer) this.entries.set(key, v.withStale(true));
+        continue;
+      }
+      const c = v.cands;
       if (c === undefined) continue;
       if (!Array.isArray(c)) {
-        if (c.peer === peer) e.cands = c.withStale(true);
+        if (c.peer === peer) v.cands = c.withStale(true);
         continue;
       }
       for (let i = 0; i < c.length; i++) {
@@ -195,6 +247,8 @@ export class LocRib {
         if (q.peer === peer) c[i] = q.withStale(true);
       }
     }
+    // Fresh (unreported) bare paths were replaced above too; keep the fresh list pointing at them.
+    this.fresh = this.fresh.map((p) => (p.peer === peer ? p.withStale(true) : p));
   }
 
   /** RFC 4724: after End-of-RIB (or the restart timer), delete the peer's paths still stale. */
@@ -203,12 +257,12 @@ export class LocRib {
   }
 
   private filterPeer(peer: PeerInfo, keep: (p: Path) => boolean): void {
-    for (const e of this.entries.values()) this.removeWhere(e, (q) => q.peer === peer && !keep(q));
+    for (const [key, v] of this.entries) this.removeWhere(key, v, (q) => q.peer === peer && !keep(q));
   }
 
   /** Re-run the decision for every prefix at the next flush (next-hop reachability or IGP cost changed). */
   invalidateAll(): void {
-    for (const e of this.entries.values()) this.touch(e);
+    for (const [key, v] of this.entries) this.touch(this.entryFor(key, v));
   }
 
   /**
@@ -217,6 +271,23 @@ export class LocRib {
    */
   flush(): RibChange[] {
     const out: RibChange[] = [];
+    const reach = this.opts.nextHopReachable;
+    const fresh = this.fresh;
+    this.fresh = [];
+    for (const p of fresh) {
+      const v = this.entries.get(p.key);
+      if (v === p) {
+        // Untouched new prefix with one candidate: it is the best (if its next hop resolves).
+        if (reach && !reach(p)) {
+          this.entries.set(p.key, new RibEntry(p.key, p.prefix, p, undefined));
+          continue;
+        }
+        out.push(new Change(p.key, p.prefix, p, undefined, undefined, "only-path"));
+      } else if (v instanceof RibEntry && v.best === p) {
+        // entryFor() assumed p was reported; it never was.
+        v.best = undefined;
+      }
+    }
     const dirty = this.dirty;
     this.dirty = [];
     for (const e of dirty) {
@@ -224,47 +295,51 @@ export class LocRib {
       const c = e.cands;
       const prevBest = e.best;
       const prevMp = e.mp;
-      let r: BestPathResult;
-      if (c !== undefined && !Array.isArray(c) && !this.opts.nextHopReachable) {
-        // The common case, without allocating: one candidate, nothing to decide.
+      if (c !== undefined && !Array.isArray(c) && (!reach || reach(c))) {
+        // One candidate: nothing to decide; store it bare again.
         e.best = c;
         e.mp = undefined;
+        this.entries.set(e.key, c);
         if (prevMp === undefined && samePath(prevBest, c)) continue;
-        r = { best: c, reason: "only-path", multipath: [c] };
-      } else {
-        r = bestPath(e.paths, this.opts);
-        e.best = r.best;
-        e.mp = r.multipath.length > 1 ? r.multipath : undefined;
-        if (c === undefined) this.entries.delete(e.key);
-        if (samePath(prevBest, r.best) && sameSet(prevMp ?? NONE, e.mp ?? NONE)) continue;
+        out.push(new Change(e.key, e.prefix, c, prevBest, undefined, "only-path"));
+        continue;
       }
-      out.push({
-        key: e.key,
-        prefix: e.prefix,
-        best: r.best,
-        previous: prevBest,
-        multipath: r.multipath,
-        reason: r.reason,
-      });
+      const r = bestPath(e.paths, this.opts);
+      e.best = r.best;
+      e.mp = r.multipath.length > 1 ? r.multipath : undefined;
+      if (c === undefined) this.entries.delete(e.key);
+      if (samePath(prevBest, r.best) && sameSet(prevMp ?? NONE, e.mp ?? NONE)) continue;
+      out.push(new Change(e.key, e.prefix, r.best, prevBest, e.mp, r.reason));
     }
     return out;
   }
 
+  /** The prefix's candidates and its best/ECMP set as of the last flush. */
   get(prefix: Prefix): LocRibEntryView | undefined {
-    return this.entries.get(prefixKey(prefix));
+    return this.getKey(prefixKey(prefix));
   }
 
   getKey(key: RouteKey): LocRibEntryView | undefined {
-    return this.entries.get(key);
+    const v = this.entries.get(key);
+    if (v === undefined) return undefined;
+    if (!(v instanceof RibEntry) && this.fresh.length > 0 && this.fresh.includes(v)) {
+      return { key, prefix: v.prefix, paths: [v], best: undefined, multipath: NONE };
+    }
+    return viewOf(v);
   }
 
-  /** Every prefix with a best path as of the last flush (for Adj-RIB-Out dumps, show commands). */
+  /**
+   * Every prefix with a best path as of the last flush (for Adj-RIB-Out dumps, show
+   * commands). Call it with nothing pending (after flush()).
+   */
   *selected(): IterableIterator<LocRibEntryView> {
-    for (const e of this.entries.values()) if (e.best) yield e;
-  }
-
-  /** Every prefix with candidates (including ones without a usable best). */
-  entriesView(): IterableIterator<LocRibEntryView> {
-    return this.entries.values();
+    const fresh = this.fresh.length > 0 ? new Set(this.fresh) : undefined;
+    for (const v of this.entries.values()) {
+      if (v instanceof RibEntry) {
+        if (v.best) yield v;
+      } else if (!fresh?.has(v)) {
+        yield viewOf(v);
+      }
+    }
   }
 }

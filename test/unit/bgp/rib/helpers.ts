@@ -49,3 +49,8 @@ export function attrs(a: Partial<PathAttributes> = {}): PathAttributes {
 export function path(p: PeerInfo, a: Partial<PathAttributes> = {}, prefix = "10.1.0.0/26", pathId = 0): Path {
   return createPath({ prefix: v4(prefix), peer: p, attrs: attrs(a), pathId });
 }
+
+/** "10.1.0.0/26" for anything carrying a prefix (changes, views, paths). */
+export function txt(x: { prefix: Prefix }): string {
+  return `${x.prefix.addr}/${x.prefix.len}`;
+}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { LocRib } from "../../../../src/bgp/rib/loc-rib.ts";
-import { LOCAL, path, peer, v4 } from "./helpers.ts";
+import { LOCAL, path, peer, txt, v4 } from "./helpers.ts";
 
 describe("LocRib", () => {
   const a = peer(1);
@@ -12,7 +12,8 @@ describe("LocRib", () => {
     loc.update(pa);
     const ch = loc.flush();
     expect(ch).toHaveLength(1);
-    expect(ch[0]).toMatchObject({ key: "10.1.0.0/26", best: pa, previous: undefined, multipath: [pa] });
+    expect(txt(ch[0]!)).toBe("10.1.0.0/26");
+    expect(ch[0]).toMatchObject({ best: pa, previous: undefined, multipath: [pa] });
     // Same peer, same attribute object: a new Path object but the same route.
     loc.update(path(a, {}).withAttrs(pa.attrs));
     expect(loc.flush()).toEqual([]);
@@ -54,7 +55,7 @@ describe("LocRib", () => {
       loc.update(path(b, { med: i }, "10.1.0.0/26"));
     }
     const ch = loc.flush();
-    expect(ch.map((c) => c.key).sort()).toEqual(["10.1.0.0/26", "10.1.0.64/26"]);
+    expect(ch.map((c) => txt(c)).sort()).toEqual(["10.1.0.0/26", "10.1.0.64/26"]);
     expect(loc.pending).toBe(false);
   });
 
@@ -92,7 +93,7 @@ describe("LocRib", () => {
     loc.flush();
     loc.withdrawPeer(a);
     const ch = loc.flush();
-    expect(ch.map((c) => [c.key, c.best?.peer.id])).toEqual([
+    expect(ch.map((c) => [txt(c), c.best?.peer.id])).toEqual([
       ["10.1.0.0/26", undefined],
       ["10.1.0.64/26", "peer2"],
     ]);
@@ -112,7 +113,7 @@ describe("LocRib", () => {
     loc.update(path(a, {}, "10.1.0.0/26").withAttrs(keep.attrs)); // re-announced after restart
     loc.sweepStale(a);
     const ch = loc.flush();
-    expect(ch.map((c) => [c.key, c.best])).toEqual([["10.1.0.64/26", undefined]]);
+    expect(ch.map((c) => [txt(c), c.best])).toEqual([["10.1.0.64/26", undefined]]);
     expect(loc.get(v4("10.1.0.0/26"))!.best!.stale).toBe(false);
   });
 
@@ -136,6 +137,6 @@ describe("LocRib", () => {
     loc.update(path(a, {}, "10.1.0.0/26"));
     expect([...loc.selected()]).toEqual([]);
     loc.flush();
-    expect([...loc.selected()].map((e) => e.key)).toEqual(["10.1.0.0/26"]);
+    expect([...loc.selected()].map((e) => txt(e))).toEqual(["10.1.0.0/26"]);
   });
 });
