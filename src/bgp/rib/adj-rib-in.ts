@@ -145,7 +145,7 @@ export class AdjRibIn {
     for (const [k, p] of this.accepted) {
       const s = p.withStale(true);
       this.accepted.set(k, s);
-      this.loc.update(s);
+      this.loc.replaceQuietly(s);
     }
     for (const [k, p] of this.rejected) this.rejected.set(k, p.withStale(true));
   }

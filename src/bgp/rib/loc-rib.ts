@@ -7,7 +7,7 @@
  * these changes.
  */
 import type { Prefix } from "../wire/types.ts";
-import { type BestPathReason, type BestPathResult, bestPath, type DecisionOptions } from "./decision.ts";
+import { type BestPathReason, bestPath, type DecisionOptions } from "./decision.ts";
 import { type Path, type PeerInfo, samePath } from "./path.ts";
 import { prefixKey, type RouteKey } from "./prefix-util.ts";
 
@@ -97,12 +97,12 @@ function sameSet(a: readonly Path[], b: readonly Path[]): boolean {
 
 export class LocRib {
   /**
-   * Per prefix: a Path (its only candidate, already reported as best — or, if it is in
+   * Per prefix: a Path (its only candidate, already reported as best — or, if its key is in
    * `fresh`, a brand-new prefix not reported yet) or a RibEntry.
    */
   private readonly entries = new Map<RouteKey, Path | RibEntry>();
-  /** Paths that created their prefix since the last flush (stored bare, no entry object). */
-  private fresh: Path[] = [];
+  /** Keys of prefixes created since the last flush: nothing has been reported for them yet. */
+  private fresh: RouteKey[] = [];
   private dirty: RibEntry[] = [];
   private paths = 0;
 
@@ -146,7 +146,7 @@ export class LocRib {
     const v = this.entries.get(path.key);
     if (v === undefined) {
       this.entries.set(path.key, path);
-      this.fresh.push(path);
+      this.fresh.push(path.key);
       this.paths++;
       return;
     }
@@ -247,8 +247,35 @@ export class LocRib {
         if (q.peer === peer) c[i] = q.withStale(true);
       }
     }
-    // Fresh (unreported) bare paths were replaced above too; keep the fresh list pointing at them.
-    this.fresh = this.fresh.map((p) => (p.peer === peer ? p.withStale(true) : p));
+  }
+
+  /**
+   * Swaps a candidate for an equivalent one (same peer, path id and attributes; e.g. its stale
+   * copy) without re-running the decision or reporting anything. Falls back to update() when
+   * the candidate is missing or not equivalent.
+   */
+  replaceQuietly(path: Path): void {
+    const v = this.entries.get(path.key);
+    if (v !== undefined && !(v instanceof RibEntry)) {
+      if (samePath(v, path)) {
+        this.entries.set(path.key, path);
+        return;
+      }
+    } else if (v !== undefined) {
+      const c = v.cands;
+      if (c !== undefined && !Array.isArray(c) && samePath(c, path)) {
+        v.cands = path;
+        return;
+      }
+      if (Array.isArray(c)) {
+        const i = c.findIndex((q) => samePath(q, path));
+        if (i >= 0) {
+          c[i] = path;
+          return;
+        }
+      }
+    }
+    this.update(path);
   }
 
   /** RFC 4724: after End-of-RIB (or the restart timer), delete the peer's paths still stale. */
@@ -274,19 +301,20 @@ export class LocRib {
     const reach = this.opts.nextHopReachable;
     const fresh = this.fresh;
     this.fresh = [];
-    for (const p of fresh) {
-      const v = this.entries.get(p.key);
-      if (v === p) {
-        // Untouched new prefix with one candidate: it is the best (if its next hop resolves).
-        if (reach && !reach(p)) {
-          this.entries.set(p.key, new RibEntry(p.key, p.prefix, p, undefined));
-          continue;
-        }
-        out.push(new Change(p.key, p.prefix, p, undefined, undefined, "only-path"));
-      } else if (v instanceof RibEntry && v.best === p) {
-        // entryFor() assumed p was reported; it never was.
+    for (const key of fresh) {
+      const v = this.entries.get(key);
+      if (v === undefined) continue;
+      if (v instanceof RibEntry) {
+        // entryFor() took the bare path for a reported best; for a fresh prefix it never was.
         v.best = undefined;
+        continue;
       }
+      // Untouched new prefix with one candidate: it is the best (if its next hop resolves).
+      if (reach && !reach(v)) {
+        this.entries.set(key, new RibEntry(key, v.prefix, v, undefined));
+        continue;
+      }
+      out.push(new Change(key, v.prefix, v, undefined, undefined, "only-path"));
     }
     const dirty = this.dirty;
     this.dirty = [];
@@ -322,7 +350,7 @@ export class LocRib {
   getKey(key: RouteKey): LocRibEntryView | undefined {
     const v = this.entries.get(key);
     if (v === undefined) return undefined;
-    if (!(v instanceof RibEntry) && this.fresh.length > 0 && this.fresh.includes(v)) {
+    if (!(v instanceof RibEntry) && this.fresh.length > 0 && this.fresh.includes(key)) {
       return { key, prefix: v.prefix, paths: [v], best: undefined, multipath: NONE };
     }
     return viewOf(v);
@@ -334,10 +362,10 @@ export class LocRib {
    */
   *selected(): IterableIterator<LocRibEntryView> {
     const fresh = this.fresh.length > 0 ? new Set(this.fresh) : undefined;
-    for (const v of this.entries.values()) {
+    for (const [key, v] of this.entries) {
       if (v instanceof RibEntry) {
         if (v.best) yield v;
-      } else if (!fresh?.has(v)) {
+      } else if (!fresh?.has(key)) {
         yield viewOf(v);
       }
     }
