@@ -11,5 +11,7 @@ describe.skipIf(!!skip)("interop: podgate <-> ExaBGP", () => {
     labName: "exabgp",
     daemonAs: 65005,
     make: (o) => new ExabgpDaemon(o),
+    // ExaBGP sends an announced AS_PATH verbatim (it adds its own AS only when none is given).
+    expectedAsPath: "65005",
   });
 });

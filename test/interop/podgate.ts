@@ -241,6 +241,8 @@ export function unixRequest<T>(socketPath: string, method: "GET" | "POST", path:
  */
 export class StateSampler {
   readonly seen = new Map<string, Set<string>>();
+  /** Every distinct info / lastError text seen per peer. */
+  readonly texts = new Map<string, Set<string>>();
   readonly last = new Map<string, PeerStatus>();
   private timer: NodeJS.Timeout | undefined;
   private busy = false;
@@ -269,6 +271,13 @@ export class StateSampler {
           this.seen.set(a, set);
         }
         set.add(p.state);
+        let texts = this.texts.get(a);
+        if (!texts) {
+          texts = new Set();
+          this.texts.set(a, texts);
+        }
+        texts.add(p.info);
+        if (p.lastError !== undefined) texts.add(p.lastError);
         this.last.set(a, p);
       }
     } catch {
@@ -276,6 +285,10 @@ export class StateSampler {
     } finally {
       this.busy = false;
     }
+  }
+
+  infoTexts(address: string): string[] {
+    return [...(this.texts.get(address) ?? [])];
   }
 
   states(address: string): string[] {
