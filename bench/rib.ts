@@ -8,8 +8,9 @@
  */
 import { compilePolicy } from "../src/bgp/policy/compile.ts";
 import { AdjRibIn } from "../src/bgp/rib/adj-rib-in.ts";
-import { LocRib } from "../src/bgp/rib/loc-rib.ts";
-import { makePeerInfo } from "../src/bgp/rib/path.ts";
+import { AdjRibOut } from "../src/bgp/rib/adj-rib-out.ts";
+import { LocRib, type RibChange } from "../src/bgp/rib/loc-rib.ts";
+import { makePeerInfo, type PeerInfo } from "../src/bgp/rib/path.ts";
 import { Afi, AsPathSegmentType, Origin } from "../src/bgp/wire/constants.ts";
 import type { Nlri, PathAttributes } from "../src/bgp/wire/types.ts";
 
@@ -49,6 +50,25 @@ function attrsFor(i: number): PathAttributes {
   });
 }
 
+/** Feeds the changes to a fresh eBGP Adj-RIB-Out and takes one batch; returns [ms, groups]. */
+function exportOnce(changes: readonly RibChange[], office: PeerInfo, n: number): [number, number] {
+  const out = new AdjRibOut(office, {
+    localAsn: 64513,
+    nextHopSelf: { ipv4: "192.0.2.100" },
+    exportPolicy: compilePolicy(
+      { terms: [], default: "accept" },
+      {},
+      { direction: "export", localAsn: 64513 },
+    ),
+  });
+  const t0 = performance.now();
+  out.apply(changes);
+  const batch = out.takeBatch();
+  const ms = performance.now() - t0;
+  if (out.prefixesAdvertised !== n) throw new Error("bench: export lost routes");
+  return [ms, batch.announce.size];
+}
+
 function run(n: number, mode: "shared" | "unique"): void {
   const nlri = makeNlri(n);
   const updates: { withdrawn: Nlri[]; attributes: PathAttributes; nlri: Nlri[] }[] = [];
@@ -67,6 +87,14 @@ function run(n: number, mode: "shared" | "unique"): void {
     ibgp: true,
     role: "cluster",
   });
+  const office = makePeerInfo({
+    id: "office",
+    address: "192.0.2.1",
+    asn: 65010,
+    routerId: "192.0.2.1",
+    ibgp: false,
+    role: "office",
+  });
   const policy = compilePolicy(
     { terms: [], default: "accept" },
     {},
@@ -84,6 +112,7 @@ function run(n: number, mode: "shared" | "unique"): void {
   const t2 = performance.now();
   const cpu = process.cpuUsage(cpu0);
   const nChanges = changes.length;
+  const [exportMs, groups] = exportOnce(changes, office, n);
   changes.length = 0;
   const after = heap();
   if (adj.prefixesAccepted !== n || nChanges !== n) throw new Error("bench: wrong counts");
@@ -94,7 +123,8 @@ function run(n: number, mode: "shared" | "unique"): void {
     )
       .toFixed(0)
       .padStart(4)} ms  cpu ${((cpu.user + cpu.system) / 1000).toFixed(0).padStart(5)} ms  ` +
-      `${(((t2 - t0) * 1e6) / n).toFixed(0).padStart(5)} ns/route  heap ${perRoute.toFixed(0)} B/route (RIB only; prefixes/UPDATEs excluded)`,
+      `${(((t2 - t0) * 1e6) / n).toFixed(0).padStart(5)} ns/route  heap ${perRoute.toFixed(0)} B/route (RIB only; prefixes/UPDATEs excluded)` +
+      `  | export to 1 eBGP peer ${exportMs.toFixed(0)} ms, ${groups} attribute groups`,
   );
   // Keep everything alive until measured.
   if (loc.size !== n || updates.length === 0) throw new Error("bench: lost routes");

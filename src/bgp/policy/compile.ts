@@ -10,7 +10,7 @@
  * same output object. This is what keeps Adj-RIB-Out grouping and memory cheap.
  */
 import type { Policy, PolicyMatch, PolicySet, PrefixListEntry } from "../../config/types.ts";
-import { prependAsPath } from "../rib/attrs.ts";
+import { type AttrsPatch, patchAttrs, prependAsPath } from "../rib/attrs.ts";
 import { ipv4ToNumber, ipv6ToWords } from "../rib/prefix-util.ts";
 import { Afi, type AfiCode } from "../wire/constants.ts";
 import type { PathAttributes, Prefix } from "../wire/types.ts";
@@ -117,34 +117,35 @@ function compileSet(s: PolicySet | undefined, ctx: PolicyContext): Setter | unde
     throw new TypeError(`invalid next hop "${nh}" in policy`);
   }
   return (a, afi) => {
-    const o: { -readonly [K in keyof PathAttributes]: PathAttributes[K] } = { ...a };
+    const o: AttrsPatch = {};
     if (s.localPref !== undefined) o.localPref = s.localPref;
     if (s.med !== undefined) o.med = s.med;
-    if (remove && o.communities) {
-      const kept = o.communities.filter((c) => !remove.has(c));
-      if (kept.length > 0) o.communities = kept;
-      else delete o.communities;
-    }
-    if (add) {
-      const cs = [...(o.communities ?? [])];
-      for (const c of add) if (!cs.includes(c)) cs.push(c);
+    let cs = a.communities;
+    if (remove && cs) {
+      const kept = cs.filter((c) => !remove.has(c));
+      cs = kept.length > 0 ? kept : undefined;
       o.communities = cs;
     }
+    if (add) {
+      const next = [...(cs ?? [])];
+      for (const c of add) if (!next.includes(c)) next.push(c);
+      o.communities = next;
+    }
     if (addLarge) {
-      const ls = [...(o.largeCommunities ?? [])];
+      const ls = [...(a.largeCommunities ?? [])];
       for (const l of addLarge) {
         if (!ls.some((x) => x[0] === l[0] && x[1] === l[1] && x[2] === l[2])) ls.push(l);
       }
       o.largeCommunities = ls;
     }
-    if (prepend && prepend.length > 0) o.asPath = prependAsPath(o.asPath, prepend);
+    if (prepend && prepend.length > 0) o.asPath = prependAsPath(a.asPath, prepend);
     if (nh === "self") {
       const self = afi === Afi.IPV4 ? ctx.nextHopSelf?.ipv4 : ctx.nextHopSelf?.ipv6;
       if (self !== undefined) o.nextHop = self;
     } else if (nh !== undefined && addressFamily(nh) === afi) {
       o.nextHop = nh;
     }
-    return Object.freeze(o);
+    return patchAttrs(a, o);
   };
 }
 

@@ -30,7 +30,14 @@
 import type { CompiledPolicy } from "../policy/compile.ts";
 import { Afi, type AfiCode, AttrFlag, Origin } from "../wire/constants.ts";
 import type { Nlri, PathAttributes, Prefix } from "../wire/types.ts";
-import { attrsContentKey, isNoAdvertise, isNoExport, prependAsPath } from "./attrs.ts";
+import {
+  type AttrsPatch,
+  attrsContentKey,
+  isNoAdvertise,
+  isNoExport,
+  patchAttrs,
+  prependAsPath,
+} from "./attrs.ts";
 import { DEFAULT_LOCAL_PREF } from "./decision.ts";
 import type { LocRib, RibChange } from "./loc-rib.ts";
 import type { Path, PeerInfo } from "./path.ts";
@@ -56,6 +63,9 @@ export interface OutBatch {
   readonly withdraw: Nlri[];
 }
 
+/** Entries per transformation cache before it is cleared (see prepCache). */
+const CACHE_LIMIT = 8192;
+
 /** Marks a pending prefix that must be (re)sent even if unchanged (route refresh). */
 const FORCE = Symbol("force");
 
@@ -65,17 +75,25 @@ interface Pending {
   sent: PathAttributes | null | typeof FORCE;
 }
 
-type Mutable<T> = { -readonly [K in keyof T]: T[K] };
-
 export class AdjRibOut {
   private readonly advertised = new Map<RouteKey, PathAttributes>();
   private readonly pending = new Map<RouteKey, Pending>();
   private readonly byContent = new Map<string, PathAttributes>();
   private readonly refs = new Map<PathAttributes, { key: string; n: number }>();
-  /** (source attrs) -> variant (afi*2 + keepMed) -> prepared attrs. */
-  private prepCache = new WeakMap<PathAttributes, Map<number, PathAttributes | null>>();
+  /**
+   * Per variant (family × locally originated): source attrs -> prepared attrs (null: not
+   * exportable). These caches are plain Maps cleared when they reach CACHE_LIMIT entries:
+   * with shared attributes they always hit; with per-route attributes a WeakMap of a million
+   * entries cost more (ephemeron GC) than recomputing.
+   */
+  private prepCache: Map<PathAttributes, PathAttributes | null>[] = [
+    new Map(),
+    new Map(),
+    new Map(),
+    new Map(),
+  ];
   /** policy output -> interned final attrs (validated against `refs` on use). */
-  private finalCache = new WeakMap<PathAttributes, PathAttributes>();
+  private finalCache = new Map<PathAttributes, PathAttributes>();
   private policy: CompiledPolicy;
   private readonly ebgp: boolean;
   private readonly families: ReadonlySet<AfiCode>;
@@ -120,58 +138,56 @@ export class AdjRibOut {
   }
 
   private prepare(a: PathAttributes, afi: AfiCode, local: boolean): PathAttributes | undefined {
-    const variant = afi * 2 + (local ? 1 : 0);
-    let m = this.prepCache.get(a);
-    const hit = m?.get(variant);
+    const cache = this.prepCache[(afi === Afi.IPV4 ? 0 : 2) + (local ? 1 : 0)]!;
+    const hit = cache.get(a);
     if (hit !== undefined) return hit ?? undefined;
+    if (cache.size >= CACHE_LIMIT) cache.clear();
     const self = afi === Afi.IPV4 ? this.opts.nextHopSelf.ipv4 : this.opts.nextHopSelf.ipv6;
-    const { mpReach: _r, mpUnreach: _u, ...rest } = a;
-    const o: Mutable<PathAttributes> = rest;
-    if (o.unknown) {
+    const patch: AttrsPatch = { mpReach: undefined, mpUnreach: undefined };
+    if (a.unknown) {
       // RFC 4271 §5: optional transitive attributes we do not know are passed on with Partial;
       // non-transitive ones are dropped.
-      const kept = o.unknown
+      const kept = a.unknown
         .filter((u) => (u.flags & AttrFlag.OPTIONAL) !== 0 && (u.flags & AttrFlag.TRANSITIVE) !== 0)
         .map((u) => ({ ...u, flags: u.flags | AttrFlag.PARTIAL }));
-      if (kept.length > 0) o.unknown = kept;
-      else delete o.unknown;
+      patch.unknown = kept.length > 0 ? kept : undefined;
     }
     let result: PathAttributes | null;
     if (this.ebgp) {
-      delete o.localPref;
-      delete o.originatorId;
-      delete o.clusterList;
-      if (!local) delete o.med;
-      if (self !== undefined) o.nextHop = self;
-      result = self === undefined ? null : Object.freeze(o);
+      patch.localPref = undefined;
+      patch.originatorId = undefined;
+      patch.clusterList = undefined;
+      if (!local) patch.med = undefined;
+      patch.nextHop = self;
+      result = self === undefined ? null : patchAttrs(a, patch);
     } else {
-      if (self !== undefined && (this.opts.forceNextHopSelf || !o.nextHop)) o.nextHop = self;
-      result = o.nextHop ? Object.freeze(o) : null;
+      if (self !== undefined && (this.opts.forceNextHopSelf || !a.nextHop)) patch.nextHop = self;
+      const nh = "nextHop" in patch ? patch.nextHop : a.nextHop;
+      result = nh ? patchAttrs(a, patch) : null;
     }
-    if (!m) {
-      m = new Map();
-      this.prepCache.set(a, m);
-    }
-    m.set(variant, result);
+    cache.set(a, result);
     return result ?? undefined;
   }
 
   private finalize(a: PathAttributes, afi: AfiCode): PathAttributes {
     const cached = this.finalCache.get(a);
     if (cached && this.refs.has(cached)) return cached;
-    const o: Mutable<PathAttributes> = { ...a };
-    if (this.ebgp) {
-      o.asPath = prependAsPath(o.asPath, [this.opts.localAsn]);
-      delete o.localPref;
-    } else {
-      o.localPref ??= this.lp;
-      o.asPath ??= [];
-    }
-    o.origin ??= Origin.IGP;
+    if (this.finalCache.size >= CACHE_LIMIT) this.finalCache.clear();
+    const o = this.ebgp
+      ? patchAttrs(a, {
+          asPath: prependAsPath(a.asPath, [this.opts.localAsn]),
+          localPref: undefined,
+          origin: a.origin ?? Origin.IGP,
+        })
+      : patchAttrs(a, {
+          localPref: a.localPref ?? this.lp,
+          asPath: a.asPath ?? [],
+          origin: a.origin ?? Origin.IGP,
+        });
     const key = `${afi}|${attrsContentKey(o)}`;
     let interned = this.byContent.get(key);
     if (!interned) {
-      interned = Object.freeze(o);
+      interned = o;
       this.byContent.set(key, interned);
       // n = 0 until an advertisement references it; unreferenced entries go at the next unref.
       this.refs.set(interned, { key, n: 0 });
@@ -238,8 +254,8 @@ export class AdjRibOut {
   /** Replace the export policy and queue the differences it makes. */
   setExportPolicy(policy: CompiledPolicy, loc: LocRib): void {
     this.policy = policy;
-    this.prepCache = new WeakMap();
-    this.finalCache = new WeakMap();
+    for (const c of this.prepCache) c.clear();
+    this.finalCache.clear();
     this.refresh(loc, false);
   }
 
@@ -249,7 +265,8 @@ export class AdjRibOut {
     this.pending.clear();
     this.byContent.clear();
     this.refs.clear();
-    this.finalCache = new WeakMap();
+    this.finalCache.clear();
+    for (const c of this.prepCache) c.clear();
   }
 
   /** Takes everything queued since the last call, each prefix once, grouped by attributes. */

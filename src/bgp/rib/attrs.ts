@@ -84,20 +84,57 @@ export function isNoExport(attrs: PathAttributes): boolean {
  * distinct attribute object, never per prefix.
  */
 export function attrsContentKey(a: PathAttributes): string {
-  const parts: string[] = [
-    a.origin === undefined ? "" : String(a.origin),
-    a.asPath ? a.asPath.map((s) => `${s.type}:${s.asns.join(",")}`).join(" ") : "-",
-    a.nextHop ?? "",
-    a.med === undefined ? "" : String(a.med),
-    a.localPref === undefined ? "" : String(a.localPref),
-    a.atomicAggregate ? "A" : "",
-    a.aggregator ? `${a.aggregator.asn}@${a.aggregator.address}` : "",
-    a.communities ? a.communities.join(",") : "-",
-    a.originatorId ?? "",
-    a.clusterList ? a.clusterList.join(",") : "-",
-    a.extendedCommunities ? a.extendedCommunities.map((b) => b.toString("hex")).join(",") : "-",
-    a.largeCommunities ? a.largeCommunities.map((l) => l.join(":")).join(",") : "-",
-    a.unknown ? a.unknown.map((u) => `${u.code}/${u.flags}/${u.value.toString("hex")}`).join(",") : "-",
-  ];
-  return parts.join("|");
+  // Plain concatenation (no arrays): this runs once per distinct exported attribute set.
+  let k = a.origin === undefined ? "o" : `o${a.origin}`;
+  if (a.asPath) {
+    k += "|p";
+    for (const seg of a.asPath) k += `${seg.type}:${seg.asns.join(",")};`;
+  }
+  if (a.nextHop !== undefined) k += `|n${a.nextHop}`;
+  if (a.med !== undefined) k += `|m${a.med}`;
+  if (a.localPref !== undefined) k += `|l${a.localPref}`;
+  if (a.atomicAggregate) k += "|A";
+  if (a.aggregator) k += `|g${a.aggregator.asn}@${a.aggregator.address}`;
+  if (a.communities) k += `|c${a.communities.join(",")}`;
+  if (a.originatorId !== undefined) k += `|r${a.originatorId}`;
+  if (a.clusterList) k += `|C${a.clusterList.join(",")}`;
+  if (a.extendedCommunities) for (const b of a.extendedCommunities) k += `|x${b.toString("hex")}`;
+  if (a.largeCommunities) for (const l of a.largeCommunities) k += `|L${l[0]}:${l[1]}:${l[2]}`;
+  if (a.unknown) for (const u of a.unknown) k += `|u${u.code}/${u.flags}/${u.value.toString("hex")}`;
+  return k;
+}
+
+/** Field order of every attribute object built here (one hidden class per field set). */
+const ATTR_KEYS = [
+  "origin",
+  "asPath",
+  "nextHop",
+  "med",
+  "localPref",
+  "atomicAggregate",
+  "aggregator",
+  "communities",
+  "originatorId",
+  "clusterList",
+  "extendedCommunities",
+  "largeCommunities",
+  "mpReach",
+  "mpUnreach",
+  "unknown",
+] as const satisfies readonly (keyof PathAttributes)[];
+
+export type AttrsPatch = { -readonly [K in keyof PathAttributes]?: PathAttributes[K] | undefined };
+
+/**
+ * A new frozen attribute object: `a` with `patch` applied, where a key present in `patch`
+ * with value undefined removes the attribute. Never uses `delete` (which drops V8 objects into
+ * slow dictionary mode) and always adds fields in one order, so equal field sets share a shape.
+ */
+export function patchAttrs(a: PathAttributes, patch: AttrsPatch): PathAttributes {
+  const o: Record<string, unknown> = {};
+  for (const k of ATTR_KEYS) {
+    const v = k in patch ? patch[k] : a[k];
+    if (v !== undefined) o[k] = v;
+  }
+  return Object.freeze(o) as PathAttributes;
 }

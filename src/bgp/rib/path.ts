@@ -7,6 +7,7 @@
  */
 import type { PeerRole } from "../../config/types.ts";
 import type { PathAttributes, Prefix } from "../wire/types.ts";
+import { patchAttrs } from "./attrs.ts";
 import { addressSortKey, prefixKey, type RouteKey } from "./prefix-util.ts";
 
 /** Who a path came from. Create with makePeerInfo()/makeLocalPeer() (they precompute sort keys). */
@@ -153,10 +154,10 @@ export function samePath(a: Path | undefined, b: Path | undefined): boolean {
  * Called once per UPDATE and family, never per prefix. Result is frozen.
  */
 export function ribAttrs(attrs: PathAttributes, family: "nlri" | "mp"): PathAttributes {
-  const { mpReach, mpUnreach, ...rest } = attrs;
+  const { mpReach, mpUnreach } = attrs;
   if (family === "mp" && mpReach) {
-    return Object.freeze({ ...rest, nextHop: mpReach.nextHop });
+    return patchAttrs(attrs, { mpReach: undefined, mpUnreach: undefined, nextHop: mpReach.nextHop });
   }
   if (!mpReach && !mpUnreach && Object.isFrozen(attrs)) return attrs;
-  return Object.freeze(rest);
+  return patchAttrs(attrs, { mpReach: undefined, mpUnreach: undefined });
 }
