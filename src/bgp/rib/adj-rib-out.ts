@@ -66,13 +66,12 @@ export interface OutBatch {
 /** Entries per transformation cache before it is cleared (see prepCache). */
 const CACHE_LIMIT = 8192;
 
-/** Marks a pending prefix that must be (re)sent even if unchanged (route refresh). */
-const FORCE = Symbol("force");
-
 interface Pending {
   readonly prefix: Prefix;
-  /** What the peer holds from us for this prefix (null: nothing), or FORCE. */
-  sent: PathAttributes | null | typeof FORCE;
+  /** What the peer holds from us for this prefix (null: nothing). */
+  readonly sent: PathAttributes | null;
+  /** Announce even if unchanged (route refresh / initial dump). */
+  force: boolean;
 }
 
 export class AdjRibOut {
@@ -218,10 +217,10 @@ export class AdjRibOut {
     const cur = this.advertised.get(key);
     let p = this.pending.get(key);
     if (!p && (cur !== desired || force)) {
-      p = { prefix, sent: cur ?? null };
+      p = { prefix, sent: cur ?? null, force };
       this.pending.set(key, p);
     }
-    if (p && force) p.sent = FORCE;
+    if (p && force) p.force = true;
     if (cur === desired) return;
     if (desired) {
       this.ref(desired);
@@ -275,14 +274,14 @@ export class AdjRibOut {
     const withdraw: Nlri[] = [];
     const addPath = this.opts.addPathSend;
     for (const [key, p] of this.pending) {
-      const now = this.advertised.get(key);
-      if (p.sent !== FORCE && (now ?? null) === p.sent) continue;
+      const now = this.advertised.get(key) ?? null;
+      if (now === null ? p.sent === null : now === p.sent && !p.force) continue;
       const nlri: Nlri = addPath?.has(p.prefix.afi) ? { prefix: p.prefix, pathId: 0 } : { prefix: p.prefix };
       if (now) {
         const list = announce.get(now);
         if (list) list.push(nlri);
         else announce.set(now, [nlri]);
-      } else if (p.sent !== FORCE) {
+      } else {
         withdraw.push(nlri);
       }
     }

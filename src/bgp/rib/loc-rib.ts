@@ -350,8 +350,10 @@ export class LocRib {
   getKey(key: RouteKey): LocRibEntryView | undefined {
     const v = this.entries.get(key);
     if (v === undefined) return undefined;
-    if (!(v instanceof RibEntry) && this.fresh.length > 0 && this.fresh.includes(key)) {
-      return { key, prefix: v.prefix, paths: [v], best: undefined, multipath: NONE };
+    if (this.fresh.length > 0 && this.fresh.includes(key)) {
+      // Nothing reported yet for a fresh prefix (a RibEntry's `best` is only tentative here).
+      const paths = v instanceof RibEntry ? v.paths : [v];
+      return { key, prefix: v.prefix, paths, best: undefined, multipath: NONE };
     }
     return viewOf(v);
   }
@@ -363,9 +365,10 @@ export class LocRib {
   *selected(): IterableIterator<LocRibEntryView> {
     const fresh = this.fresh.length > 0 ? new Set(this.fresh) : undefined;
     for (const [key, v] of this.entries) {
+      if (fresh?.has(key)) continue; // nothing reported yet
       if (v instanceof RibEntry) {
         if (v.best) yield v;
-      } else if (!fresh?.has(key)) {
+      } else {
         yield viewOf(v);
       }
     }

@@ -173,6 +173,17 @@ describe("AdjRibOut batches", () => {
     expect(b.withdraw.map((n) => n.prefix.addr)).toEqual(["10.244.2.0"]);
   });
 
+  it("a withdrawal queued before a full refresh is still sent", () => {
+    const { loc, o, push } = fed(office);
+    loc.update(path(node1, {}, "10.244.1.0/26"));
+    push();
+    o.takeBatch();
+    loc.withdraw(node1, { afi: 1, addr: "10.244.1.0", len: 26 });
+    push();
+    o.refresh(loc, true);
+    expect(o.takeBatch().withdraw.map((n) => n.prefix.addr)).toEqual(["10.244.1.0"]);
+  });
+
   it("initial dump after Established, and reset when the session drops", () => {
     const loc = new LocRib();
     loc.update(path(node1, {}, "10.244.1.0/26"));

@@ -99,6 +99,13 @@ describe("LocRib against a model", () => {
               check();
               break;
           }
+          // Between flushes, the views show the state last reported, never pending changes.
+          const sel = new Map([...loc.selected()].map((e) => [txt(e), e.best]));
+          expect(sel.size).toBe(consumer.size);
+          for (const [t, b] of consumer) {
+            expect(samePath(sel.get(t), b)).toBe(true);
+            expect(samePath(loc.get(b.prefix)?.best, b)).toBe(true);
+          }
         }
         check();
         expect(loc.pathCount).toBe(model.size);
