@@ -315,7 +315,7 @@ async function sessionDiagnostics(d: Demo): Promise<string> {
       parts.push(`--- office router: session ${p.name} did not come up; FRR says ---\n${out}`);
     }
   }
-  if (d.podgate) parts.push(`--- podgate log (${PODGATE_LOG}, last lines) ---\n${tail(d.podgate.log())}`);
+  if (d.podgate) parts.push(`--- podgate log (${PODGATE_LOG}, last lines) ---\n${tail(d.podgate.log(), 10)}`);
   return parts.join("\n");
 }
 
@@ -549,7 +549,10 @@ async function main(argv: string[]): Promise<number> {
     return 1;
   }
   const leftovers = await removeEverything();
-  if (leftovers.length) say(`demo: removed leftovers of an earlier demo: ${leftovers.join(", ")}`);
+  if (leftovers.length) {
+    const ns = leftovers.filter((l) => l.startsWith("removed namespace")).length;
+    say(`demo: cleaned up after an earlier demo (${ns} namespaces); \`npm run demo -- down\` does only that`);
+  }
 
   say(
     `podgate demo: 3 Calico-like nodes (BIRD, AS ${CLUSTER_AS}) ── podgate gateway ── office router (FRR, AS ${OFFICE_AS}) ── laptop`,
