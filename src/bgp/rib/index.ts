@@ -2,11 +2,13 @@
 export { AdjRibIn, type AdjRibInOptions, type UpdateLike } from "./adj-rib-in.ts";
 export { AdjRibOut, type AdjRibOutOptions, type OutBatch } from "./adj-rib-out.ts";
 export {
+  type AttrsPatch,
   asPathLength,
   attrsContentKey,
   isNoAdvertise,
   isNoExport,
   neighbourAs,
+  patchAttrs,
   prependAsPath,
 } from "./attrs.ts";
 export {
