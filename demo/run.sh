@@ -23,7 +23,12 @@ fi
 
 if [ ! -f node_modules/tsx/package.json ] || [ ! -f node_modules/yaml/package.json ]; then
   echo "demo: node_modules missing: running npm ci"
-  npm ci --no-audit --no-fund
+  if ! npm ci --no-audit --no-fund; then
+    # A lock file out of step with package.json makes npm ci refuse; install from package.json
+    # without touching the lock file rather than leave the user stuck.
+    echo "demo: npm ci failed (see above); installing from package.json instead (npm install --no-package-lock)"
+    npm install --no-audit --no-fund --no-package-lock
+  fi
 fi
 
 # node --import tsx (not the tsx CLI): one process, so Ctrl-C reaches the code that cleans up.
