@@ -31,7 +31,8 @@ export interface PeerPolicies {
 
 /**
  * Compiles both policies of a peer. `nextHopSelf` is our address on the session per family
- * (used by `nextHop: self` in export policies). Throws on unknown policies/prefix lists.
+ * (used by `nextHop: self` in the export policy; ignored on import). Throws on unknown
+ * policies/prefix lists.
  */
 export function compilePeerPolicies(
   peer: PeerConfig,
@@ -39,17 +40,19 @@ export function compilePeerPolicies(
   nextHopSelf?: { readonly ipv4?: string; readonly ipv6?: string },
 ): PeerPolicies {
   const names = effectivePolicies(peer, config.asn);
-  const base = { localAsn: config.asn, ...(nextHopSelf ? { nextHopSelf } : {}) };
   return {
     importName: names.import,
     exportName: names.export,
+    // `nextHop: self` means nothing on import (our own address as next hop of a learned
+    // route would loop), so the import policy gets no self address and "self" is a no-op there.
     import: compilePolicy(resolvePolicy(names.import, config.policies), config.prefixLists, {
-      ...base,
+      localAsn: config.asn,
       direction: "import",
     }),
     export: compilePolicy(resolvePolicy(names.export, config.policies), config.prefixLists, {
-      ...base,
+      localAsn: config.asn,
       direction: "export",
+      ...(nextHopSelf ? { nextHopSelf } : {}),
     }),
   };
 }

@@ -189,6 +189,11 @@ describe("effectivePolicies (RFC 8212 and podgate's default deny)", () => {
     expect(pp.importName).toBe("reject-all");
     expect(pp.import({ prefix: P4, attrs: base }).accept).toBe(false);
     expect(pp.export({ prefix: P4, attrs: base }).attrs.nextHop).toBe("192.0.2.100");
+    // The same policy on import: "self" is a no-op there.
+    const pi = compilePeerPolicies(peerCfg(65010, { import: "out" }), config, { ipv4: "192.0.2.100" });
+    const r = pi.import({ prefix: P4, attrs: base });
+    expect(r.accept).toBe(true);
+    expect(r.attrs.nextHop).toBe("192.168.40.101");
   });
 });
 
