@@ -67,6 +67,8 @@ export class Podgate {
   readonly configFile: string;
   readonly socket: string;
   private proc: LabProcess | undefined;
+  /** Every run of this instance (restarts included), for logs(). */
+  private readonly runs: LabProcess[] = [];
   private starts = 0;
   private config: PodgateYaml;
 
@@ -97,6 +99,7 @@ export class Podgate {
       cwd: REPO_ROOT,
     });
     const proc = this.proc;
+    this.runs.push(proc);
     await waitFor(
       async () => {
         if (!proc.running()) throw new Error(`podgate exited (${await proc.exited}); log:\n${proc.log()}`);
@@ -135,10 +138,10 @@ export class Podgate {
 
   /** All log output of every run of this instance so far (pino JSON lines). */
   logs(): string {
-    return this.proc?.log() ?? "";
+    return this.runs.map((p) => p.log()).join("");
   }
 
-  /** Parsed pino log lines of the current run. */
+  /** Parsed pino log lines of every run. */
   logLines(): Array<Record<string, unknown>> {
     const out: Array<Record<string, unknown>> = [];
     for (const line of this.logs().split("\n")) {

@@ -108,7 +108,8 @@ async function main(): Promise<void> {
   }
   sock.destroy();
   res.received = Buffer.concat(chunks).toString("hex");
-  process.stdout.write(`${JSON.stringify(res)}\n`);
+  // Exit at once: a pending sleep() timer would otherwise keep the process alive.
+  process.stdout.write(`${JSON.stringify(res)}\n`, () => process.exit(0));
 }
 
 await main();
