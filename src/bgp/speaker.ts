@@ -31,6 +31,7 @@ import {
   type RibChange,
 } from "./rib/index.ts";
 import type { Path } from "./rib/path.ts";
+import { addressSortKey } from "./rib/prefix-util.ts";
 import { BgpListener } from "./session/listener.ts";
 import { type DownReason, PeerSession, type SessionFacts } from "./session/peer.ts";
 import {
@@ -38,6 +39,7 @@ import {
   type AfiCode,
   AsPathSegmentType,
   CeaseSubcode,
+  describeNotification,
   endOfRib,
   formatPrefix,
   isEndOfRib,
@@ -67,6 +69,8 @@ interface PeerEntry {
   /** Max-prefix restart: the session is held down until this timer fires. */
   maxPrefixTimer?: TimerHandle;
   lastError?: string;
+  /** The last NOTIFICATION sent or received, kept because later TCP errors overwrite lastError. */
+  lastNotification?: { text: string; at: number };
 }
 
 export interface SpeakerEvents {
@@ -109,6 +113,20 @@ function formatAsPath(a: PathAttributes): string {
     else parts.push(`[${s.asns.join(",")}]`);
   }
   return parts.filter((p) => p.length > 0).join(" ");
+}
+
+/** Routes ordered as operators read them: IPv4 before IPv6, by address, then length; best path first. */
+function compareRoutes(a: RouteJson, b: RouteJson): number {
+  if (a.family !== b.family) return a.family === "ipv4" ? -1 : 1;
+  if (a.prefix !== b.prefix) {
+    const [aa, al] = a.prefix.split("/");
+    const [ba, bl] = b.prefix.split("/");
+    const c = addressSortKey(aa!).localeCompare(addressSortKey(ba!));
+    if (c !== 0) return c;
+    return Number(al) - Number(bl);
+  }
+  if (a.best !== b.best) return a.best ? -1 : 1;
+  return a.peer.localeCompare(b.peer);
 }
 
 function sameConfig(a: PeerConfig, b: PeerConfig): boolean {
@@ -400,7 +418,15 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     e.facts = undefined;
     e.adjOut?.reset();
     e.adjOut = undefined;
-    e.lastError = reason.message ?? e.lastError;
+    if (reason.kind === "notification-sent" || reason.kind === "notification-received") {
+      const what =
+        reason.code !== undefined ? describeNotification(reason.code, reason.subcode ?? 0) : "NOTIFICATION";
+      const dir = reason.kind === "notification-sent" ? "sent" : "received";
+      e.lastNotification = {
+        text: `NOTIFICATION ${dir}: ${what}${reason.message ? ` '${reason.message}'` : ""}`,
+        at: Date.now(),
+      };
+    }
     const gr = facts?.gracefulRestart;
     const graceful =
       gr !== undefined && e.config.gracefulRestart && reason.kind === "tcp-closed" && reason.wasEstablished;
@@ -503,7 +529,13 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     for (const e of this.peers.values()) {
       const i = e.session.info();
       const facts = i.session;
-      const lastError = i.lastError ?? e.lastError;
+      const sessionError = i.lastError ?? e.lastError;
+      // A NOTIFICATION says more than the TCP error that usually follows it ("closed by peer").
+      const note = e.lastNotification;
+      const lastError =
+        note && sessionError && !sessionError.includes("NOTIFICATION")
+          ? `${sessionError} (last ${note.text})`
+          : (sessionError ?? note?.text);
       const established = i.state === "Established";
       const info = established
         ? "Established"
@@ -551,7 +583,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     const toJson = (p: Path, best: boolean, reason?: string): RouteJson => {
       const a = p.attrs;
       return {
-        prefix: p.key,
+        prefix: formatPrefix(p.prefix),
         nextHop: a.nextHop ?? (p.peer.local ? "self" : ""),
         peer: p.peer.local ? "local" : p.peer.address,
         best,
@@ -570,7 +602,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
       };
     };
     for (const entry of this.locRib.selected()) {
-      if (wantPrefix && entry.key !== wantPrefix) continue;
+      if (wantPrefix && formatPrefix(entry.prefix) !== wantPrefix) continue;
       for (const p of entry.paths) {
         if (filter.peer && p.peer.address !== filter.peer && !(filter.peer === "local" && p.peer.local))
           continue;
@@ -578,6 +610,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
         routes.push(toJson(p, best, best || !entry.best ? undefined : compare(entry.best, p).reason));
       }
     }
+    routes.sort(compareRoutes);
     return { routes };
   }
 }
