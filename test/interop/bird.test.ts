@@ -15,6 +15,6 @@ describe.skipIf(!!skip)("interop: podgate <-> BIRD 2", () => {
     daemonAs: 65001,
     make: (o) => new BirdDaemon(o),
     md5: true,
-    ceaseLog: /Received: Administrative shutdown/i,
+    cease: { text: async (d) => d.logs(), pattern: /peer0: Received: Administrative shutdown/ },
   });
 });

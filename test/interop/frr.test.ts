@@ -5,7 +5,7 @@
 import { describe } from "vitest";
 import { FrrDaemon } from "../lab/daemons/frr.ts";
 import { labPrereqs } from "../lab/netns.ts";
-import { podgateInteropSuite } from "./suite.ts";
+import { PG4, podgateInteropSuite } from "./suite.ts";
 
 const skip = labPrereqs(["vtysh", "/usr/lib/frr/zebra", "/usr/lib/frr/bgpd", "node"]);
 
@@ -15,6 +15,14 @@ describe.skipIf(!!skip)("interop: podgate <-> FRR", () => {
     daemonAs: 65002,
     make: (o) => new FrrDaemon(o),
     md5: true,
-    ceaseLog: /Cease\/Administrative Shutdown/i,
+    // FRR logs nothing without log-neighbor-changes; its neighbor detail keeps the last NOTIFICATION.
+    cease: {
+      text: async (d) => {
+        const out = (await (d as FrrDaemon).vtysh([`show bgp neighbors ${PG4} json`], "bgpd")).stdout;
+        const n = (JSON.parse(out) as Record<string, Record<string, unknown>>)[PG4] ?? {};
+        return `${n["lastResetDueTo"]} | ${n["lastNotificationReason"]}`;
+      },
+      pattern: /Notification receive.* \| Cease\/Administrative Shutdown/,
+    },
   });
 });
