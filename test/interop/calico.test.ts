@@ -149,7 +149,10 @@ describe.skipIf(!!skip)("interop: podgate as the gateway of three calico-node BI
         { timeoutMs: 10_000, what: `${node2.name}'s blocks withdrawn, the others kept` },
       );
       expect(Date.now() - t0).toBeLessThan(10_000);
-      expect(await pg.peerState(node2.ip)).not.toBe("Established");
+      const st = await pg.peer(node2.ip);
+      expect(st.state).not.toBe("Established");
+      // BIRD says goodbye with a Cease (Administrative Shutdown) NOTIFICATION, not a bare close.
+      expect(`${st.info} | ${st.lastError ?? ""}`).toMatch(/cease/i);
       for (const n of others) expect(await pg.peerState(n.ip)).toBe("Established");
     });
   }, 30_000);
