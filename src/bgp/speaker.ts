@@ -393,10 +393,11 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
           "maximum prefixes exceeded; closing session",
         );
         e.lastError = `maximum prefixes (${max.limit}) exceeded`;
-        e.session.automaticStop(
-          CeaseSubcode.MAXIMUM_PREFIXES_REACHED,
-          `maximum prefixes ${max.limit} exceeded`,
-        );
+        // A manual stop holds the session down; the restart timer below brings it back.
+        e.session.stop({
+          subcode: CeaseSubcode.MAXIMUM_PREFIXES_REACHED,
+          message: `maximum prefixes ${max.limit} exceeded`,
+        });
         e.maxPrefixTimer?.cancel();
         e.maxPrefixTimer = this.clock.setTimeout(() => {
           e.maxPrefixTimer = undefined;

@@ -22,6 +22,7 @@ function yamlFor(opts: {
   peerPort: number;
   peerAsn: number;
   originate?: string[];
+  extra?: string[];
 }): string {
   return [
     `routerId: ${opts.me}`,
@@ -35,6 +36,7 @@ function yamlFor(opts: {
     `    localAddress: ${opts.me}`,
     "    import: accept-all",
     "    export: accept-all",
+    ...(opts.extra ?? []),
     "originate:",
     ...(opts.originate ?? []).map((p) => `  - prefix: ${p}\n    communities: ["65001:7"]`),
   ].join("\n");
@@ -87,5 +89,51 @@ describe("Speaker", () => {
     await until(() => (sb.routes().routes.length === 1 ? true : undefined), "the withdrawal to reach B");
     expect(sb.routes().routes[0]!.prefix).toBe("10.1.0.0/24");
     expect(sa.status().peers[0]!.state).toBe("Established");
+  });
+
+  it("closes a session that exceeds maxPrefix with Cease/Maximum Number of Prefixes Reached", async () => {
+    const a = { me: "127.0.0.4", port: BASE + 2, asn: 65001 };
+    const b = { me: "127.0.0.5", port: BASE + 3, asn: 65002 };
+    const sa = new Speaker({
+      config: parseConfig(
+        yamlFor({
+          ...a,
+          peer: b.me,
+          peerPort: b.port,
+          peerAsn: b.asn,
+          originate: ["10.1.0.0/24", "10.2.0.0/24"],
+        }),
+        "a.yaml",
+      ),
+      log: silentLogger,
+    });
+    const sb = new Speaker({
+      config: parseConfig(
+        yamlFor({
+          ...b,
+          peer: a.me,
+          peerPort: a.port,
+          peerAsn: a.asn,
+          extra: ["    maxPrefix: { limit: 1, action: restart, restartAfter: 60 }"],
+        }),
+        "b.yaml",
+      ),
+      log: silentLogger,
+    });
+    speakers.push(sa, sb);
+    await sa.start();
+    await sb.start();
+    const seen = await until(() => {
+      const p = sa.status().peers[0]!;
+      return p.lastError?.includes("Maximum Number of Prefixes Reached") ? p : undefined;
+    }, "A to receive Cease/1");
+    expect(seen.state).not.toBe("Established");
+    const bp = sb.status().peers[0]!;
+    expect(bp.info).toMatch(/Maximum prefixes exceeded/);
+    expect(sb.routes().routes).toEqual([]);
+    // Held down for restartAfter (60 s), not re-established by the idle-hold backoff.
+    await new Promise((r) => setTimeout(r, 2500));
+    expect(sb.status().peers[0]!.state).not.toBe("Established");
+    expect(sb.routes().routes).toEqual([]);
   });
 });
