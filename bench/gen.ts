@@ -190,6 +190,9 @@ class GenSession {
   socket: net.Socket | undefined;
   established = false;
   rxPrefixes = 0;
+  /** Longest silence from the target (ms) after Established: its KEEPALIVE jitter. */
+  maxGapMs = 0;
+  private lastRx = 0;
   private keepaliveTimer: NodeJS.Timeout | undefined;
   private framer = new MessageFramer();
 
@@ -247,6 +250,9 @@ class GenSession {
 
   private onMessage(m: Buffer): void {
     const type = m[18];
+    const now = nowMs();
+    if (this.established && this.lastRx > 0) this.maxGapMs = Math.max(this.maxGapMs, now - this.lastRx);
+    this.lastRx = now;
     if (type === MessageType.OPEN) {
       const peerHold = m.readUInt16BE(HEADER_LENGTH + 3);
       const hold = Math.min(peerHold, this.o.hold);
@@ -357,6 +363,7 @@ async function main(): Promise<void> {
       emit("stats", {
         established: list.filter((s) => s.established && !s.socket?.destroyed).length,
         rx: list.reduce((n, s) => n + s.rxPrefixes, 0),
+        maxGapMs: list.reduce((n, s) => Math.max(n, s.maxGapMs), 0),
       });
     }
   });

@@ -496,6 +496,14 @@ export class GenProcess extends EventEmitter {
     this.child.stdin!.write("connect\n");
   }
 
+  /** Asks for a {ev:"stats"} line (established sessions, prefixes received, max silence). */
+  async stats(): Promise<GenEvent> {
+    const n = this.count("stats");
+    this.child.stdin!.write("stats\n");
+    await waitUntil(async () => this.count("stats") > n, 10_000, 10);
+    return this.events.filter((e) => e.ev === "stats")[n]!;
+  }
+
   go(): void {
     this.child.stdin!.write("go\n");
   }

@@ -9,7 +9,8 @@
  *
  * Needs root (network namespaces). podgate is polled over its control API every 5 ms, BIRD over
  * its control socket every 10 ms ("Routes: N imported"), GoBGP with `gobgp global rib summary`
- * every 100 ms (a process spawn per poll, so its times carry up to ~0.1 s of granularity).
+ * every 100 ms (a process spawn per poll, so its times carry up to ~0.1 s of granularity;
+ * GOBGP_POLL_MS=1000 polls less, to check that the polling does not slow GoBGP down).
  */
 import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
@@ -42,7 +43,11 @@ export interface IngestResult {
   error?: string;
 }
 
-const POLL_MS: Record<TargetName, number> = { podgate: 5, bird: 10, gobgp: 100 };
+const POLL_MS: Record<TargetName, number> = {
+  podgate: 5,
+  bird: 10,
+  gobgp: Number(process.env["GOBGP_POLL_MS"] ?? 100),
+};
 
 export async function runIngest(opts: {
   prefixes: number[];
