@@ -29,6 +29,7 @@ import {
   makePeerInfo,
   type PeerInfo,
   type RibChange,
+  type RouteKey,
 } from "./rib/index.ts";
 import type { Path } from "./rib/path.ts";
 import { addressSortKey } from "./rib/prefix-util.ts";
@@ -45,13 +46,21 @@ import {
   isEndOfRib,
   Origin,
   type PathAttributes,
+  type Prefix,
   parsePrefix,
+  prefixContains,
   Safi,
   type UpdateMessage,
 } from "./wire/index.ts";
 import { encodeUpdates } from "./wire/update.ts";
 
 const VERSION = "0.1.0";
+
+interface AggregateState {
+  readonly prefix: Prefix;
+  /** Cluster best paths inside it. */
+  count: number;
+}
 
 interface PeerEntry {
   config: PeerConfig;
@@ -93,6 +102,11 @@ function siblingAddress(addr: string, family: "IPv4" | "IPv6"): string | undefin
     if (global) return global.address;
   }
   return undefined;
+}
+
+/** RIB timestamps are whole seconds (a small integer per route, not a heap number). */
+function nowSeconds(): number {
+  return Math.floor(Date.now() / 1000);
 }
 
 function afiOf(address: string): AfiCode {
@@ -143,6 +157,9 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
   private readonly localPeer: PeerInfo;
   /** Originated prefixes currently in the Loc-RIB, by prefix text. */
   private originated = new Map<string, OriginateConfig>();
+  private aggregates: AggregateState[] = [];
+  /** Loc-RIB key → the aggregate a cluster best path is counted in. */
+  private readonly counted = new Map<RouteKey, AggregateState>();
   private flushScheduled = false;
   private readonly startedAt = new Date();
   private stopped = false;
@@ -167,6 +184,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     for (const p of cfg.peers) this.addPeer(p);
     if (this.listener) await this.listener.start();
     this.applyOriginate(cfg.originate);
+    this.rebuildAggregates();
     for (const e of this.peers.values()) if (e.config.enabled) e.session.start();
   }
 
@@ -192,6 +210,12 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
       throw new Error("changing asn or routerId needs a restart");
     }
     this.config = next;
+    // Role policies depend on the declared address space: when it changes, every peer recompiles.
+    const policiesChanged =
+      JSON.stringify([prev.policies, prev.prefixLists]) !== JSON.stringify([next.policies, next.prefixLists]);
+    const scopeChanged =
+      JSON.stringify([prev.cluster, prev.office, prev.returnPath]) !==
+      JSON.stringify([next.cluster, next.office, next.returnPath]);
     const wanted = new Map(next.peers.map((p) => [p.address, p]));
     for (const [addr, e] of this.peers) {
       if (!wanted.has(addr)) {
@@ -225,7 +249,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
         if (p.enabled) n.session.start();
         continue;
       }
-      if (!sameConfig(p, e.config)) {
+      if (!sameConfig(p, e.config) || scopeChanged || policiesChanged) {
         // Policy change only: soft reconfiguration in and out, the session stays up.
         e.config = p;
         e.policies = compilePeerPolicies(p, next, this.nextHopSelf(e));
@@ -235,6 +259,12 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
       }
     }
     this.applyOriginate(next.originate);
+    if (
+      JSON.stringify([prev.cluster, prev.office.advertise]) !==
+      JSON.stringify([next.cluster, next.office.advertise])
+    ) {
+      this.rebuildAggregates();
+    }
     this.scheduleFlush();
   }
 
@@ -383,7 +413,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
       if (e.awaitingEor?.delete(eor.afi) && e.awaitingEor.size === 0) this.sweepStale(e);
       return;
     }
-    adjIn.applyUpdate(u, Date.now());
+    adjIn.applyUpdate(u, nowSeconds());
     const max = e.config.maxPrefix;
     if (max) {
       const verdict = checkMaxPrefix(e.config, adjIn.prefixesAccepted);
@@ -484,7 +514,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
         ...(o.localPref !== undefined ? { localPref: o.localPref } : {}),
         ...(o.communities?.length ? { communities: o.communities.map(parseCommunity) } : {}),
       });
-      this.locRib.update(createPath({ prefix, peer: this.localPeer, attrs, learnedAt: Date.now() }));
+      this.locRib.update(createPath({ prefix, peer: this.localPeer, attrs, learnedAt: nowSeconds() }));
     }
     this.originated = next;
     this.scheduleFlush();
@@ -500,14 +530,92 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
   }
 
   private flushNow(): void {
-    const changes = this.locRib.flush();
+    let changes = this.locRib.flush();
     if (changes.length === 0) return;
+    // Aggregates follow the cluster routes of this flush; their own changes join the batch.
+    if (this.trackAggregates(changes)) changes = [...changes, ...this.locRib.flush()];
     for (const e of this.peers.values()) {
       if (!e.adjOut) continue;
       e.adjOut.apply(changes);
       this.sendPending(e);
     }
     this.emit("changes", changes);
+  }
+
+  /** The cluster aggregates podgate originates (pod and service CIDRs), in `office.advertise: aggregate` mode. */
+  private aggregateList(): Prefix[] {
+    const c = this.config.cluster;
+    if (this.config.office.advertise !== "aggregate" || !c) return [];
+    return [...c.podCIDRs, ...c.serviceCIDRs].map(parsePrefix);
+  }
+
+  /**
+   * Keeps, per aggregate, the number of cluster routes inside it, and originates the aggregate
+   * only while that number is above zero: an office router with two gateways then follows the
+   * one that still reaches the cluster. Returns true when an aggregate appeared or went.
+   */
+  private trackAggregates(changes: readonly RibChange[]): boolean {
+    if (this.aggregates.length === 0) return false;
+    let moved = false;
+    for (const c of changes) {
+      const was = this.counted.get(c.key);
+      const b = c.best;
+      const agg =
+        b && !b.peer.local && (b.peer.role === "cluster" || b.peer.role === "gateway")
+          ? this.aggregates.find((a) => prefixContains(a.prefix, c.prefix))
+          : undefined;
+      if (was === agg) continue;
+      if (was) {
+        this.counted.delete(c.key);
+        if (--was.count === 0) moved = this.setAggregate(was, false) || moved;
+      }
+      if (agg) {
+        this.counted.set(c.key, agg);
+        if (agg.count++ === 0) moved = this.setAggregate(agg, true) || moved;
+      }
+    }
+    return moved;
+  }
+
+  private setAggregate(a: AggregateState, on: boolean): boolean {
+    if (on) {
+      const attrs: PathAttributes = Object.freeze({ origin: Origin.IGP, asPath: [] });
+      this.locRib.update(
+        createPath({ prefix: a.prefix, peer: this.localPeer, attrs, learnedAt: nowSeconds() }),
+      );
+    } else {
+      this.locRib.withdraw(this.localPeer, a.prefix);
+    }
+    this.log.info(
+      { aggregate: formatPrefix(a.prefix), active: on },
+      on ? "aggregate advertised" : "aggregate withdrawn",
+    );
+    return true;
+  }
+
+  /** Recomputes the aggregate set and counts from the Loc-RIB (start, and when the cluster CIDRs change). */
+  private rebuildAggregates(): void {
+    for (const a of this.aggregates) if (a.count > 0) this.locRib.withdraw(this.localPeer, a.prefix);
+    this.counted.clear();
+    this.aggregates = this.aggregateList().map((prefix) => ({ prefix, count: 0 }));
+    const current: RibChange[] = [];
+    for (const e of this.locRib.selected()) {
+      current.push({
+        key: e.key,
+        prefix: e.prefix,
+        best: e.best,
+        previous: undefined,
+        multipath: [],
+        reason: "only-path",
+      });
+    }
+    this.trackAggregates(current);
+    this.scheduleFlush();
+  }
+
+  /** Aggregates currently originated (for the dataplane's unreachable routes and `routes`). */
+  activeAggregates(): string[] {
+    return this.aggregates.filter((a) => a.count > 0).map((a) => formatPrefix(a.prefix));
   }
 
   private sendPending(e: PeerEntry): void {
@@ -578,7 +686,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
   }
 
   routes(filter: { prefix?: string; peer?: string } = {}): RoutesJson {
-    const now = Date.now();
+    const now = nowSeconds();
     const routes: RouteJson[] = [];
     const wantPrefix = filter.prefix ? formatPrefix(parsePrefix(filter.prefix)) : undefined;
     const toJson = (p: Path, best: boolean, reason?: string): RouteJson => {
@@ -599,7 +707,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
           ? { largeCommunities: a.largeCommunities.map((l) => l.join(":")) }
           : {}),
         ...(reason ? { reason } : {}),
-        age: Math.max(0, Math.round((now - p.learnedAt) / 1000)),
+        age: Math.max(0, now - p.learnedAt),
       };
     };
     for (const entry of this.locRib.selected()) {

@@ -209,7 +209,7 @@ function finish(raw: RawConfig, ctx: WalkContext, warnings: ConfigIssue[], baseD
       role,
       holdTime,
       connectRetryTime: p.connectRetryTime ?? raw.defaults.connectRetryTime,
-      nextHopSelf: p.nextHopSelf ?? role !== "cluster",
+      nextHopSelf: p.nextHopSelf ?? true,
       ...(password === undefined ? {} : { password }),
     };
     return peer;

@@ -476,9 +476,9 @@ const peerNode: ObjectNode = {
     },
     nextHopSelf: {
       kind: "boolean",
-      defaultDoc: "true for office and gateway peers, false for cluster peers",
+      defaultDoc: "true",
       description:
-        "Set NEXT_HOP to our own address on routes sent to this peer: the office router must send pod traffic through the gateway, while cluster peers keep the original next hop.",
+        "Set NEXT_HOP to our own address on routes sent to this iBGP peer (eBGP peers always get it): the office router must send pod traffic through the gateway, and cluster nodes must send replies for office prefixes to the gateway, not to an office router they cannot reach.",
     },
     gracefulRestart: {
       kind: "boolean",
@@ -632,6 +632,65 @@ export const configSchema: ObjectNode = {
           default: DEFAULT_CONNECT_RETRY_TIME,
           description:
             "Connect retry time for peers without their own. RFC 4271 §10 suggests 120 s, but a gateway should come back within seconds after a Calico node or the office router restarts (Calico's own BIRD uses 5 s).",
+        },
+      },
+    },
+    cluster: {
+      kind: "object",
+      defaulted: true,
+      description:
+        "The Kubernetes cluster's address space. When set, peers with role `cluster` accept only routes inside these CIDRs by default, and office peers are sent them.",
+      fields: {
+        podCIDRs: {
+          kind: "array",
+          items: { kind: "string", typeName: "prefix", parse: prefixText, description: "A pod CIDR (IP pool)." },
+          default: [],
+          unique: true,
+          description:
+            "Pod CIDRs (Calico IPPools, e.g. 10.244.0.0/16). Routes accepted from cluster peers: inside a pod CIDR, at least as long as it and at most /32 (/128).",
+        },
+        serviceCIDRs: {
+          kind: "array",
+          items: { kind: "string", typeName: "prefix", parse: prefixText, description: "A service CIDR." },
+          default: [],
+          unique: true,
+          description: "Service ClusterIP ranges (e.g. 10.96.0.0/12), accepted from cluster peers like pod CIDRs.",
+        },
+      },
+    },
+    office: {
+      kind: "object",
+      defaulted: true,
+      description: "The office side: its prefixes and how the cluster is advertised to the office router.",
+      fields: {
+        prefixes: {
+          kind: "array",
+          items: { kind: "string", typeName: "prefix", parse: prefixText, description: "An office prefix." },
+          default: [],
+          unique: true,
+          description:
+            "Office LAN prefixes (e.g. 10.10.0.0/24). The only routes accepted from office peers by default; sent to cluster peers when returnPath.mode is advertise.",
+        },
+        advertise: {
+          kind: "enum",
+          values: ["aggregate", "specifics"],
+          default: "aggregate",
+          description:
+            "What office peers are sent: the pod and service CIDRs as aggregates (each only while at least one cluster route inside it exists, so an office router with two gateways fails over), or every learned cluster route.",
+        },
+      },
+    },
+    returnPath: {
+      kind: "object",
+      defaulted: true,
+      description: "How replies from pods find their way back to the office.",
+      fields: {
+        mode: {
+          kind: "enum",
+          values: ["advertise", "snat", "none"],
+          default: "advertise",
+          description:
+            "advertise: office prefixes are sent to cluster peers over BGP; snat: office sources are masqueraded toward the cluster; none: the network already routes it.",
         },
       },
     },

@@ -109,6 +109,9 @@ export interface PodgateConfig {
   readonly api: { readonly socket: string };
   readonly log: { readonly level: "trace" | "debug" | "info" | "warn" | "error" };
   readonly defaults: { readonly holdTime: number; readonly connectRetryTime: number };
+  readonly cluster: { readonly podCIDRs: readonly string[]; readonly serviceCIDRs: readonly string[] };
+  readonly office: { readonly prefixes: readonly string[]; readonly advertise: "aggregate" | "specifics" };
+  readonly returnPath: { readonly mode: "advertise" | "snat" | "none" };
   readonly peers: readonly PeerConfig[];
   readonly prefixLists: Readonly<Record<string, readonly PrefixListEntry[]>>;
   readonly policies: Readonly<Record<string, Policy>>;

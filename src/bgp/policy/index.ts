@@ -12,5 +12,12 @@ export {
   type RouteView,
   resolvePolicy,
 } from "./compile.ts";
-export { compilePeerPolicies, effectivePolicies, type PeerPolicies } from "./effective.ts";
+export {
+  compilePeerPolicies,
+  effectivePolicies,
+  type PeerPolicies,
+  ROLE_POLICY,
+  type RoleScope,
+  rolePolicies,
+} from "./effective.ts";
 export { compilePrefixList, type PrefixMatcher } from "./prefix-list.ts";

@@ -59,6 +59,9 @@ describe("minimal config", () => {
       asn: 64512,
       listen: { enabled: true, address: "::", port: 179 },
       api: { socket: "/run/podgate/podgate.sock" },
+      cluster: { podCIDRs: [], serviceCIDRs: [] },
+      office: { prefixes: [], advertise: "aggregate" },
+      returnPath: { mode: "advertise" },
       log: { level: "info" },
       defaults: { holdTime: 90, connectRetryTime: 5 },
       peers: [
@@ -74,7 +77,7 @@ describe("minimal config", () => {
           ttlSecurity: false,
           families: ["ipv4", "ipv6"],
           addPath: "receive",
-          nextHopSelf: false,
+          nextHopSelf: true,
           gracefulRestart: true,
           enabled: true,
         },
@@ -139,9 +142,9 @@ peers:
     ]);
   });
 
-  it("nextHopSelf follows the role unless set", () => {
+  it("nextHopSelf is true for every role unless set", () => {
     expect([cluster!.nextHopSelf, office!.nextHopSelf, gateway!.nextHopSelf, explicit!.nextHopSelf]).toEqual([
-      false,
+      true,
       true,
       true,
       false,

@@ -197,6 +197,75 @@ describe("effectivePolicies (RFC 8212 and podgate's default deny)", () => {
   });
 });
 
+describe("role defaults (cluster, office, gateway)", () => {
+  const scope = {
+    cluster: { podCIDRs: ["10.244.0.0/16"], serviceCIDRs: ["10.96.0.0/12"] },
+    office: { prefixes: ["10.10.0.0/24"], advertise: "aggregate" as const },
+    returnPath: { mode: "advertise" as const },
+  };
+  const config = { asn: 64512, prefixLists: {}, policies: {}, ...scope };
+  const pfx = (t: string) => {
+    const [addr, len] = t.split("/");
+    return { afi: 1 as const, addr: addr!, len: Number(len) };
+  };
+  const accepts = (
+    f: (r: { prefix: ReturnType<typeof pfx>; attrs: typeof base }) => { accept: boolean },
+    t: string,
+  ) => f({ prefix: pfx(t), attrs: base }).accept;
+
+  it("a cluster peer accepts only routes inside the pod and service CIDRs, /16../32", () => {
+    const pp = compilePeerPolicies(peerCfg(64512, { role: "cluster" }), config);
+    expect(pp.importName).toBe("role:cluster-routes");
+    for (const ok of ["10.244.1.0/26", "10.244.1.7/32", "10.244.0.0/16", "10.96.0.0/12", "10.96.0.10/32"]) {
+      expect(accepts(pp.import, ok), ok).toBe(true);
+    }
+    for (const bad of ["0.0.0.0/0", "10.0.0.0/8", "10.10.0.0/24", "192.168.1.0/24", "10.240.0.0/12"]) {
+      expect(accepts(pp.import, bad), bad).toBe(false);
+    }
+    // Return path: office prefixes go to the cluster, nothing else.
+    expect(pp.exportName).toBe("role:office-routes");
+    expect(accepts(pp.export, "10.10.0.0/24")).toBe(true);
+    expect(accepts(pp.export, "10.244.1.0/26")).toBe(false);
+  });
+
+  it("without returnPath advertise, nothing goes to the cluster", () => {
+    const names = effectivePolicies(peerCfg(64512, { role: "cluster" }), 64512, {
+      ...scope,
+      returnPath: { mode: "snat" },
+    });
+    expect(names.export).toBe("reject-all");
+  });
+
+  it("an office peer sends the cluster aggregates only and accepts only office prefixes", () => {
+    const pp = compilePeerPolicies(peerCfg(65010, { role: "office" }), config);
+    expect([pp.importName, pp.exportName]).toEqual(["role:office-routes", "role:cluster-aggregates"]);
+    expect(accepts(pp.export, "10.244.0.0/16")).toBe(true);
+    expect(accepts(pp.export, "10.96.0.0/12")).toBe(true);
+    expect(accepts(pp.export, "10.244.1.0/26")).toBe(false);
+    expect(accepts(pp.import, "10.10.0.0/24")).toBe(true);
+    expect(accepts(pp.import, "10.10.0.128/25")).toBe(true);
+    expect(accepts(pp.import, "0.0.0.0/0")).toBe(false);
+    expect(accepts(pp.import, "10.244.1.0/26")).toBe(false);
+  });
+
+  it("advertise: specifics sends the learned cluster routes instead", () => {
+    const names = effectivePolicies(peerCfg(65010, { role: "office" }), 64512, {
+      ...scope,
+      office: { prefixes: [], advertise: "specifics" },
+    });
+    expect(names).toEqual({ import: "reject-all", export: "role:cluster-routes" });
+  });
+
+  it("configured policies still win over role defaults", () => {
+    expect(
+      effectivePolicies(peerCfg(64512, { role: "cluster", import: "x", export: "y" }), 64512, scope),
+    ).toEqual({
+      import: "x",
+      export: "y",
+    });
+  });
+});
+
 describe("checkMaxPrefix", () => {
   const lim = (action: "warn" | "restart") => ({ maxPrefix: { limit: 100, action, restartAfter: 60 } });
   it("ok / warn near the limit / exceeded above it with restart", () => {
