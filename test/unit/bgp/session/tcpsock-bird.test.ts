@@ -238,6 +238,9 @@ describe.skipIf(!!skip)("tcpsock with BIRD 2 (MD5 and GTSM on loopback)", () => 
     const low = await connectTcp(base);
     sockets.push(low);
     const r2 = bgpReader(low);
+    // Write only after BIRD's OPEN has arrived: BIRD sets IP_MINTTL while accepting, and a
+    // segment that arrives before that would get through (a race, not GTSM failing).
+    expect(await until(() => r2.types.includes(MessageType.OPEN), 3000)).toBe(true);
     low.write(openMessage(OUR_AS, ADDR.gtsmConnect));
     expect(await until(() => r2.types.includes(MessageType.KEEPALIVE), 3000)).toBe(false);
     low.destroy();
