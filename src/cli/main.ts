@@ -140,6 +140,10 @@ export async function main(argv: readonly string[]): Promise<number> {
         out(`reset ${peer}`);
         return 0;
       }
+      case "render": {
+        const { runRender } = await import("../render/cli.ts");
+        return await runRender(rest, { out: (s) => process.stdout.write(s), err });
+      }
       case "version":
       case "--version": {
         const { readFile } = await import("node:fs/promises");
