@@ -17,7 +17,7 @@
  *   (podgate's real fan-in case: cluster peers are iBGP and get nothing back).
  *
  *   sudo npx tsx bench/peers.ts converge [--sessions 250 --prefixes 40] [--targets podgate,bird]
- *   sudo npx tsx bench/peers.ts soak [--sessions 1000 --prefixes 10 --soak-seconds 120]
+ *   sudo npx tsx bench/peers.ts soak [--sessions 1000 --prefixes 10 --soak-seconds 120] [--cpu-prof DIR]
  */
 import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
@@ -184,6 +184,7 @@ export async function runSoak(opts: {
   prefixes: number;
   seconds: number;
   targets: TargetName[];
+  cpuProfDir?: string;
   log?: (s: string) => void;
 }): Promise<SoakResult[]> {
   const log = opts.log ?? ((s: string) => console.error(s));
@@ -195,7 +196,12 @@ export async function runSoak(opts: {
   try {
     for (const name of opts.targets) {
       log(`soak: ${name} ${S} peers × ${P} prefixes, hold ${HOLD} s, ${opts.seconds} s ...`);
-      const target = makeTarget(name, b, { sessions: S, hold: HOLD, exportAll: false });
+      const target = makeTarget(name, b, {
+        sessions: S,
+        hold: HOLD,
+        exportAll: false,
+        cpuProfDir: opts.cpuProfDir,
+      });
       const gen = new GenProcess(b, { sessions: S, prefixes: P, workload: "calico", hold: HOLD });
       const r: SoakResult = {
         target: name,
@@ -327,6 +333,7 @@ async function main(): Promise<void> {
       "soak-targets": { type: "string", default: "podgate" },
       "soak-seconds": { type: "string", default: "120" },
       "no-export": { type: "boolean", default: false },
+      "cpu-prof": { type: "string" },
       json: { type: "string" },
     },
   });
@@ -346,6 +353,7 @@ async function main(): Promise<void> {
       prefixes: Number(values.prefixes ?? 10),
       seconds: Number(values["soak-seconds"]),
       targets: values["soak-targets"]!.split(",") as TargetName[],
+      cpuProfDir: values["cpu-prof"],
     });
     console.log(soakTable(res));
     if (values.json) writeFileSync(values.json, JSON.stringify(res, null, 2));
