@@ -192,6 +192,13 @@ function clusterPrefixes(
 ): ClusterPrefixes {
   let pods = (opts.podCidrs ?? []).map((p) => toV4(p, "--pod-cidr"));
   let services = (opts.serviceCidrs ?? []).map((p) => toV4(p, "--service-cidr"));
+  // The declared address space (config `cluster:`) comes first; prefix lists are the fallback.
+  if (pods.length === 0 && services.length === 0 && cfg?.cluster) {
+    pods = cfg.cluster.podCIDRs.filter((p) => !p.includes(":")).map((p) => toV4(p, "cluster.podCIDRs"));
+    services = cfg.cluster.serviceCIDRs
+      .filter((p) => !p.includes(":"))
+      .map((p) => toV4(p, "cluster.serviceCIDRs"));
+  }
   if (pods.length === 0 && services.length === 0 && cfg && peer?.export) {
     const policy = cfg.policies[peer.export];
     if (policy) {
@@ -232,6 +239,8 @@ export function buildRouterModels(cfg: PodgateConfig, opts: RenderOptions = {}):
     let office: V4Prefix[];
     if (opts.officePrefixes !== undefined) {
       office = opts.officePrefixes.map((p) => toV4(p, "--office-prefix"));
+    } else if (cfg.office?.prefixes.length) {
+      office = cfg.office.prefixes.filter((p) => !p.includes(":")).map((p) => toV4(p, "office.prefixes"));
     } else {
       office = [];
       const imp = peer.import ? cfg.policies[peer.import] : undefined;

@@ -142,3 +142,23 @@ describe("laptop model", () => {
     expect(renderLaptop("windows", model, true)).not.toContain("New-NetRoute");
   });
 });
+
+describe("declared address space", () => {
+  it("takes pod/service CIDRs and office prefixes from the config's cluster and office sections", () => {
+    const cfg = parseConfig(
+      [
+        "routerId: 192.168.50.2",
+        "asn: 64512",
+        "cluster: { podCIDRs: [10.244.0.0/16], serviceCIDRs: [10.96.0.0/12] }",
+        "office: { prefixes: [10.10.0.0/24] }",
+        "peers:",
+        "  - { address: 192.168.50.1, asn: 65010, localAddress: 192.168.50.2 }",
+      ].join("\n"),
+      "declared.yaml",
+    );
+    const [m] = buildRouterModels(cfg).models;
+    expect(m!.podCidrs.map((p) => p.text)).toEqual(["10.244.0.0/16"]);
+    expect(m!.serviceCidrs.map((p) => p.text)).toEqual(["10.96.0.0/12"]);
+    expect(m!.officePrefixes.map((p) => p.text)).toEqual(["10.10.0.0/24"]);
+  });
+});
