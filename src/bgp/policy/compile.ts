@@ -42,6 +42,8 @@ export interface PolicyResult {
 export type CompiledPolicy = ((route: RouteView) => PolicyResult) & {
   /** Set on policies that accept every route unchanged (no terms, default accept): callers may skip the call. */
   readonly acceptsAllUnchanged?: boolean;
+  /** Set on policies that reject every route (no terms, default reject): callers may skip all work. */
+  readonly rejectsAll?: boolean;
 };
 
 export const ACCEPT_ALL = "accept-all";
@@ -178,7 +180,9 @@ export function compilePolicy(
   }));
   const acceptByDefault = policy.default === "accept";
   if (terms.length === 0) {
-    if (!acceptByDefault) return (r) => ({ accept: false, attrs: r.attrs });
+    if (!acceptByDefault) {
+      return Object.assign((r: RouteView) => ({ accept: false, attrs: r.attrs }), { rejectsAll: true });
+    }
     return Object.assign((r: RouteView) => ({ accept: true, attrs: r.attrs }), { acceptsAllUnchanged: true });
   }
   const cache = new WeakMap<PathAttributes, Map<number, CacheNode>>();

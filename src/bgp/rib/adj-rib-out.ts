@@ -119,6 +119,8 @@ export class AdjRibOut {
 
   /** The attributes we would send this peer for a Loc-RIB best path, or undefined (not exported). Pure. */
   exportRoute(path: Path): PathAttributes | undefined {
+    // Default-deny peers are the common case (every peer without an export policy): no work.
+    if (this.policy.rejectsAll) return undefined;
     const afi = path.prefix.afi;
     if (!this.families.has(afi)) return undefined;
     const src = path.peer;
@@ -233,6 +235,8 @@ export class AdjRibOut {
 
   /** Feeds Loc-RIB changes (in flush order). */
   apply(changes: readonly RibChange[]): void {
+    // Nothing was ever advertised under a reject-all policy (setExportPolicy refreshes on change).
+    if (this.policy.rejectsAll && this.advertised.size === 0 && this.pending.size === 0) return;
     for (const c of changes) {
       this.setDesired(c.key, c.prefix, c.best ? this.exportRoute(c.best) : undefined, false);
     }

@@ -206,3 +206,23 @@ describe("AdjRibOut batches", () => {
     ]);
   });
 });
+
+describe("reject-all export (the default toward every peer)", () => {
+  it("does no work, advertises nothing, and starts advertising when a policy arrives", () => {
+    const rejectAll = compilePolicy({ terms: [], default: "reject" }, {}, exportCtx);
+    expect(rejectAll.rejectsAll).toBe(true);
+    const loc = new LocRib();
+    const o = out(office, rejectAll);
+    loc.update(path(node1, {}));
+    o.apply(loc.flush());
+    expect(o.prefixesAdvertised).toBe(0);
+    expect(o.takeBatch().announce.size).toBe(0);
+    o.setExportPolicy(acceptAll, loc);
+    expect(o.prefixesAdvertised).toBe(1);
+    expect([...o.takeBatch().announce.values()].flat()).toHaveLength(1);
+    // And back to reject-all: the prefix is withdrawn.
+    o.setExportPolicy(rejectAll, loc);
+    expect(o.prefixesAdvertised).toBe(0);
+    expect(o.takeBatch().withdraw).toHaveLength(1);
+  });
+});
