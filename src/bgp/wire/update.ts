@@ -59,6 +59,10 @@ function updateError(subcode: number, message: string, data: Buffer = Buffer.all
 const malformedList = (message: string): BgpNotificationError =>
   updateError(UpdateMessageError.MALFORMED_ATTRIBUTE_LIST, message);
 
+// Module level, not a closure per call: tsx/esbuild's keep-names wraps every closure creation.
+const invalidNetwork = (): BgpNotificationError =>
+  updateError(UpdateMessageError.INVALID_NETWORK_FIELD, "invalid IPv4 prefix");
+
 /**
  * Decodes a complete UPDATE (header included; the caller checked length >= 23 and the header).
  */
@@ -71,7 +75,6 @@ export function decodeUpdate(msg: Buffer, opts: CodecOptions): UpdateMessage {
   if (p + withdrawnLen + 2 > end)
     throw malformedList(`withdrawn routes length ${withdrawnLen} overruns message`);
   const addPathV4 = opts.addPathReceive.has(IPV4_UNICAST_KEY);
-  const invalidNetwork = () => updateError(UpdateMessageError.INVALID_NETWORK_FIELD, "invalid IPv4 prefix");
   const withdrawn: Nlri[] = [];
   // RFC 7606 §3 (g): Withdrawn Routes are checked like the NLRI field (§5.3: session reset).
   decodeNlri(msg, p, p + withdrawnLen, Afi.IPV4, addPathV4, withdrawn, invalidNetwork);
