@@ -19,6 +19,8 @@ commands:
   routes [--json] [--prefix P] [--peer ADDR]
                                the Loc-RIB: every path, best marked
   reset PEER [--message TEXT]  reset one session (Cease/Administrative Reset)
+  discover [--kubeconfig F] [--json]
+                               read the cluster once: nodes, pools, blocks, AS, services
   version
 
 options:
@@ -139,6 +141,13 @@ export async function main(argv: readonly string[]): Promise<number> {
         await apiRequest(socketOf(values), "POST", `/v1/peers/${encodeURIComponent(peer)}/reset${q}`);
         out(`reset ${peer}`);
         return 0;
+      }
+      case "discover": {
+        const { runDiscover } = await import("../discovery/cli.ts");
+        return await runDiscover(rest, {
+          out: (s) => process.stdout.write(s),
+          err: (s) => process.stderr.write(s),
+        });
       }
       case "render": {
         const { runRender } = await import("../render/cli.ts");

@@ -17,6 +17,7 @@ export const DEFAULT_CONFIG = "/etc/podgate/podgate.yaml";
 export const RENDER_USAGE = `usage:
   podgate render router --vendor V [--config FILE] [options]
   podgate render laptop --os O [--config FILE] [--undo] [options]
+  podgate render calico --gateway-ip IP [options]   (see podgate render calico --help)
 
 vendors: ${VENDORS.join(", ")}
 laptop OS: ${LAPTOP_OSES.join(", ")}
@@ -50,6 +51,10 @@ async function readConfig(path: string): Promise<PodgateConfig> {
 
 export async function runRender(argv: readonly string[], io: RenderIo): Promise<number> {
   const [what, ...rest] = argv;
+  if (what === "calico") {
+    const { runRenderCalico } = await import("../discovery/cli.ts");
+    return await runRenderCalico(rest, io);
+  }
   if (what !== "router" && what !== "laptop") {
     io.err(what === undefined ? RENDER_USAGE : `podgate render: unknown target '${what}'\n\n${RENDER_USAGE}`);
     return 2;
