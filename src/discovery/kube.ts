@@ -295,7 +295,12 @@ class ResourceInformer {
     this.erroredThisRun = false;
     // start() resolves once the list (when needed) is done and the watch answered, or after
     // an error has been reported through the error handler.
-    await this.informer.start();
+    try {
+      await this.informer.start();
+    } catch (err) {
+      // Only configuration problems throw here (no current cluster); treat like any error.
+      this.onError(err);
+    }
     if (this.erroredThisRun || this.stopping) return;
     const wasNotServed = this.phase === "not-served";
     this.phase = "synced";
