@@ -130,6 +130,8 @@ export class PodgateTarget implements Target {
       `asn: ${TARGET_ASN}`,
       `listen: { address: ${TARGET_ADDR}, port: 179 }`,
       `api: { socket: ${this.socket} }`,
+      // Like the BIRD target (no kernel protocol): measure the speaker, not route installation.
+      "dataplane: { enabled: false }",
       "log: { level: warn }",
       `defaults: { holdTime: ${this.o.hold} }`,
       "peers:",

@@ -456,11 +456,27 @@ async function verify(d: Demo): Promise<CheckResult[]> {
   const officeChecks = await settle(async () => checkOfficeRoutes(await d.frr.routes(4)));
   const returnChecks = await settle(() => checkReturnPath(d));
   for (const c of [...pgChecks, ...officeChecks, ...returnChecks]) say(`   ${mark(c)}`);
-  return [...results, ...pgChecks, ...officeChecks, ...returnChecks];
+
+  step("5. Forwarding: the laptop reaches every pod through the office router and podgate's kernel routes");
+  const laptopChecks = await settle(() => checkLaptop(d));
+  for (const c of laptopChecks) say(`   ${mark(c)}`);
+  return [...results, ...pgChecks, ...officeChecks, ...returnChecks, ...laptopChecks];
+}
+
+async function checkLaptop(d: Demo): Promise<CheckResult[]> {
+  const out: CheckResult[] = [];
+  for (const n of NODES) {
+    const r = await d.laptop.exec(["ping", "-c1", "-W2", n.pod.ip]);
+    out.push({
+      ok: r.code === 0,
+      line: `laptop (${LAPTOP_IP}) → ${n.pod.name} (${n.pod.ip}) on ${n.name}: ping`,
+    });
+  }
+  return out;
 }
 
 async function showEverything(d: Demo): Promise<void> {
-  step("5. What each side sees");
+  step("6. What each side sees");
   await show("podgate's peers", `node bin/podgate.js status --socket ${PODGATE_SOCKET}`, async () => {
     const r = await podgateCli(["status", "--socket", PODGATE_SOCKET]);
     return r.stdout || r.stderr;
@@ -493,11 +509,19 @@ async function showEverything(d: Demo): Promise<void> {
       return `${r.stdout.split("\n").find((l) => l.includes("packets transmitted")) ?? r.stdout}${r.code ? " (failed)" : ""}`;
     },
   );
-  say(`
-   Not yet: laptop (${LAPTOP_IP}) → pod. The office router already sends pod traffic to the gateway
-   (${GW_TRANSIT_IP}), but this version of podgate does not install kernel routes on the gateway:
-   forwarding laptop → pod arrives with the dataplane (a later release). Until then
-   \`ip netns exec ${d.laptop.ns} ping ${p1.pod.ip}\` gets no answer.`);
+  await show(
+    "the gateway's kernel: podgate's routes (protocol 196), the service CIDR by ECMP over every node",
+    `ip netns exec ${d.gw.ns} ip route show proto 196`,
+    () => d.gw.run(["ip", "route", "show", "proto", "196"]),
+  );
+  await show(
+    `laptop → pod (${LAPTOP_IP} → ${p1.pod.ip}): office router → gateway (${GW_TRANSIT_IP}) → ${p1.name}`,
+    `ip netns exec ${d.laptop.ns} ping -c1 -W2 ${p1.pod.ip}`,
+    async () => {
+      const r = await d.laptop.exec(["ping", "-c1", "-W2", p1.pod.ip]);
+      return `${r.stdout.split("\n").find((l) => l.includes("packets transmitted")) ?? r.stdout}${r.code ? " (failed)" : ""}`;
+    },
+  );
 }
 
 function tryThese(d: Demo): void {

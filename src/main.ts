@@ -7,9 +7,59 @@
 
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { startApiServer } from "./api/server.ts";
+import type { RibChange } from "./bgp/rib/index.ts";
 import { Speaker } from "./bgp/speaker.ts";
 import { ConfigError, loadConfigWithWarnings } from "./config/load.ts";
-import { createLogger } from "./core/log.ts";
+import type { PodgateConfig } from "./config/types.ts";
+import { createLogger, type Logger } from "./core/log.ts";
+import { NetlinkRouteBackend } from "./dataplane/linux/netlink-backend.ts";
+import { KernelSync } from "./dataplane/sync.ts";
+import { ensureSysctls } from "./dataplane/sysctl.ts";
+
+/**
+ * Starts kernel sync (before the speaker, so no change is missed): adopts routes a previous
+ * run left, and removes stale ones only once the speaker has its full table again.
+ */
+async function startDataplane(
+  cfg: PodgateConfig,
+  speaker: Speaker,
+  log: Logger,
+): Promise<KernelSync | undefined> {
+  const dp = cfg.dataplane;
+  if (!dp.enabled) return undefined;
+  if (dp.sysctl !== "off") await ensureSysctls({ mode: dp.sysctl, log });
+  const kernel = new KernelSync({
+    backend: new NetlinkRouteBackend(),
+    log: log.child({ component: "dataplane" }),
+    table: dp.table,
+    protocol: dp.protocol,
+    metric: dp.metric,
+    installLocal: dp.unreachableAggregates ? "unreachable" : false,
+  });
+  await kernel.startupReconcile();
+  // Only aggregates of the local routes go to the kernel (as unreachable); routes podgate
+  // originates for announcement only (`originate`) are not forwarding state of this host.
+  speaker.on("changes", (changes) => {
+    const aggregates = new Set(speaker.activeAggregates());
+    kernel.onChanges(changes.map((c) => localFilter(c, aggregates)));
+  });
+  let done = false;
+  const converge = () => {
+    if (done) return;
+    done = true;
+    void kernel.converged();
+  };
+  speaker.once("initial-sync", converge);
+  setTimeout(converge, dp.convergeTimeout * 1000).unref();
+  return kernel;
+}
+
+function localFilter(c: RibChange, aggregates: ReadonlySet<string>): RibChange {
+  const b = c.best;
+  if (!b?.peer.local) return c;
+  const text = `${c.prefix.addr}/${c.prefix.len}`;
+  return aggregates.has(text) ? c : { ...c, best: undefined, multipath: [] };
+}
 
 export async function runDaemon(configPath: string): Promise<number> {
   let loaded: Awaited<ReturnType<typeof loadConfigWithWarnings>>;
@@ -51,6 +101,7 @@ export async function runDaemon(configPath: string): Promise<number> {
   // Event-loop lag is the first thing to degrade under load (hold timers ride on it).
   const lag = monitorEventLoopDelay({ resolution: 10 });
   lag.enable();
+  const kernel = await startDataplane(cfg, speaker, log);
   await speaker.start();
   const api = await startApiServer(
     cfg.api.socket,
@@ -59,8 +110,15 @@ export async function runDaemon(configPath: string): Promise<number> {
         ...speaker.status(),
         eventLoopLagP99Ms: Math.round((lag.percentile(99) / 1e6) * 100) / 100,
         eventLoopLagMaxMs: Math.round((lag.max / 1e6) * 100) / 100,
+        ...(kernel ? { dataplane: kernel.status() } : {}),
       }),
-      routes: (f) => speaker.routes(f),
+      routes: (f) => {
+        const r = speaker.routes(f);
+        if (!kernel) return r;
+        return {
+          routes: r.routes.map((x) => (x.best ? { ...x, installed: kernel.isInstalled(x.prefix) } : x)),
+        };
+      },
       resetPeer: (a, m) => speaker.resetPeer(a, m),
       reload: serialReload,
     },
@@ -75,6 +133,7 @@ export async function runDaemon(configPath: string): Promise<number> {
       stopping = true;
       log.info({ signal }, "shutting down");
       await speaker.stop("podgate shutting down");
+      if (kernel) await kernel.shutdown(cfg.dataplane.onShutdown);
       // Give the NOTIFICATIONs a moment to leave before the sockets close with the process.
       await new Promise((r) => setTimeout(r, 200));
       await api.close();

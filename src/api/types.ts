@@ -36,6 +36,8 @@ export interface StatusJson {
   /** Event-loop delay of the daemon since start, 99th percentile and maximum (ms). */
   readonly eventLoopLagP99Ms?: number;
   readonly eventLoopLagMaxMs?: number;
+  /** Kernel sync status (installed, failed, conflicts, last error); absent when the dataplane is off. */
+  readonly dataplane?: unknown;
 }
 
 export interface RouteJson {
@@ -52,6 +54,10 @@ export interface RouteJson {
   readonly med?: number;
   readonly communities?: readonly string[];
   readonly largeCommunities?: readonly string[];
+  /** Peers this prefix is currently advertised to (best path entries only). */
+  readonly advertisedTo?: readonly string[];
+  /** The prefix has a podgate route in the kernel (absent when the dataplane is off). */
+  readonly installed?: boolean;
   /** Why this path won or lost against the best (decision-process step). */
   readonly reason?: string;
   readonly age: number;

@@ -75,6 +75,10 @@ interface PeerEntry {
   /** Families for which we still wait for End-of-RIB after a graceful restart. */
   awaitingEor?: Set<AfiCode>;
   maxPrefixWarned: boolean;
+  /** Families still owing End-of-RIB in the current session (initial sync tracking). */
+  eorOwed?: Set<AfiCode>;
+  /** This peer delivered a full table (End-of-RIB for every family) at least once. */
+  synced: boolean;
   /** Max-prefix restart: the session is held down until this timer fires. */
   maxPrefixTimer?: TimerHandle;
   lastError?: string;
@@ -85,6 +89,8 @@ interface PeerEntry {
 export interface SpeakerEvents {
   /** Loc-RIB best-path changes after each flush (for the dataplane). */
   changes: [changes: readonly RibChange[]];
+  /** Every enabled peer has sent End-of-RIB for all its families since start (once). */
+  "initial-sync": [];
 }
 
 export interface SpeakerOptions {
@@ -186,6 +192,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     this.applyOriginate(cfg.originate);
     this.rebuildAggregates();
     for (const e of this.peers.values()) if (e.config.enabled) e.session.start();
+    this.checkInitialSync();
   }
 
   /** Stops every session with Cease (RFC 9003 message when given) and closes the listener. */
@@ -291,6 +298,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
       session,
       policies: compilePeerPolicies(p, this.config),
       maxPrefixWarned: false,
+      synced: false,
     };
     session.on("established", (facts) => this.guard(entry, () => this.onEstablished(entry, facts)));
     session.on("update", (u) => this.guard(entry, () => this.onUpdate(entry, u)));
@@ -410,6 +418,10 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     }
     const eor = isEndOfRib(u);
     if (eor) {
+      if (e.eorOwed?.delete(eor.afi) && e.eorOwed.size === 0) {
+        e.synced = true;
+        this.checkInitialSync();
+      }
       if (e.awaitingEor?.delete(eor.afi) && e.awaitingEor.size === 0) this.sweepStale(e);
       return;
     }
@@ -474,6 +486,16 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
       return;
     }
     this.dropPeerRoutes(e);
+  }
+
+  private initialSyncDone = false;
+
+  private checkInitialSync(): void {
+    if (this.initialSyncDone) return;
+    for (const e of this.peers.values()) if (e.config.enabled && !e.synced) return;
+    this.initialSyncDone = true;
+    // After the flush, so consumers have seen every route the peers sent.
+    setImmediate(() => this.emit("initial-sync"));
   }
 
   private sweepStale(e: PeerEntry): void {
@@ -685,6 +707,12 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     };
   }
 
+  private advertisedTo(key: RouteKey): string[] {
+    const out: string[] = [];
+    for (const e of this.peers.values()) if (e.adjOut?.advertisedAttrs(key)) out.push(e.config.address);
+    return out;
+  }
+
   routes(filter: { prefix?: string; peer?: string } = {}): RoutesJson {
     const now = nowSeconds();
     const routes: RouteJson[] = [];
@@ -707,6 +735,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
           ? { largeCommunities: a.largeCommunities.map((l) => l.join(":")) }
           : {}),
         ...(reason ? { reason } : {}),
+        ...(best ? { advertisedTo: this.advertisedTo(p.key) } : {}),
         age: Math.max(0, now - p.learnedAt),
       };
     };

@@ -694,6 +694,64 @@ export const configSchema: ObjectNode = {
         },
       },
     },
+    dataplane: {
+      kind: "object",
+      defaulted: true,
+      description: "Kernel routes (Linux, rtnetlink): the best cluster routes installed on the gateway.",
+      fields: {
+        enabled: {
+          kind: "boolean",
+          default: true,
+          description: "Install routes into the kernel. Off: podgate only speaks BGP (a route server).",
+        },
+        table: { kind: "integer", min: 1, max: 4294967295, default: 254, description: "Routing table (254 = main)." },
+        protocol: {
+          kind: "integer",
+          min: 5,
+          max: 255,
+          default: 196,
+          description:
+            "Route protocol number marking podgate's routes (`ip route show proto 196`). Only routes with this protocol are ever changed or removed.",
+        },
+        metric: {
+          kind: "integer",
+          min: 0,
+          max: 4294967295,
+          default: 20,
+          description:
+            "Route metric. Not 0: a kernel replace at the same prefix and metric would overwrite a connected or static route.",
+        },
+        unreachableAggregates: {
+          kind: "boolean",
+          default: true,
+          description:
+            "Install an unreachable route for each advertised pod/service aggregate, so traffic to an unused pod address is refused instead of looping back to the office router.",
+        },
+        sysctl: {
+          kind: "enum",
+          values: ["set", "check", "off"],
+          default: "set",
+          description:
+            "Forwarding sysctls (ip_forward, IPv6 forwarding, loose rp_filter): set them (logging the previous values), only report them, or leave them alone.",
+        },
+        onShutdown: {
+          kind: "enum",
+          values: ["keep", "remove"],
+          default: "keep",
+          description:
+            "What happens to installed routes when podgate stops: keep them (forwarding continues across a restart; the next start adopts them) or remove them.",
+        },
+        convergeTimeout: {
+          kind: "integer",
+          min: 1,
+          max: 3600,
+          default: 120,
+          unit: "seconds",
+          description:
+            "After a start, stale routes of a previous run are removed once every peer has sent End-of-RIB, or after this time.",
+        },
+      },
+    },
     peers: { kind: "array", items: peerNode, default: [], description: "BGP neighbors." },
     prefixLists: {
       kind: "map",

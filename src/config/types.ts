@@ -112,6 +112,16 @@ export interface PodgateConfig {
   readonly cluster: { readonly podCIDRs: readonly string[]; readonly serviceCIDRs: readonly string[] };
   readonly office: { readonly prefixes: readonly string[]; readonly advertise: "aggregate" | "specifics" };
   readonly returnPath: { readonly mode: "advertise" | "snat" | "none" };
+  readonly dataplane: {
+    readonly enabled: boolean;
+    readonly table: number;
+    readonly protocol: number;
+    readonly metric: number;
+    readonly unreachableAggregates: boolean;
+    readonly sysctl: "set" | "check" | "off";
+    readonly onShutdown: "keep" | "remove";
+    readonly convergeTimeout: number;
+  };
   readonly peers: readonly PeerConfig[];
   readonly prefixLists: Readonly<Record<string, readonly PrefixListEntry[]>>;
   readonly policies: Readonly<Record<string, Policy>>;

@@ -57,6 +57,8 @@ describe("podgate status/routes against a running daemon", () => {
         "routerId: 10.0.0.2",
         "asn: 64512",
         "listen: { enabled: false }",
+        // The root namespace of a developer's machine or CI: never touch its routes or sysctls.
+        "dataplane: { enabled: false }",
         `api: { socket: ${sock} }`,
         "log: { level: warn }",
         "peers:",

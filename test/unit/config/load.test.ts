@@ -62,6 +62,16 @@ describe("minimal config", () => {
       cluster: { podCIDRs: [], serviceCIDRs: [] },
       office: { prefixes: [], advertise: "aggregate" },
       returnPath: { mode: "advertise" },
+      dataplane: {
+        enabled: true,
+        table: 254,
+        protocol: 196,
+        metric: 20,
+        unreachableAggregates: true,
+        sysctl: "set",
+        onShutdown: "keep",
+        convergeTimeout: 120,
+      },
       log: { level: "info" },
       defaults: { holdTime: 90, connectRetryTime: 5 },
       peers: [
