@@ -643,7 +643,12 @@ export const configSchema: ObjectNode = {
       fields: {
         podCIDRs: {
           kind: "array",
-          items: { kind: "string", typeName: "prefix", parse: prefixText, description: "A pod CIDR (IP pool)." },
+          items: {
+            kind: "string",
+            typeName: "prefix",
+            parse: prefixText,
+            description: "A pod CIDR (IP pool).",
+          },
           default: [],
           unique: true,
           description:
@@ -654,7 +659,8 @@ export const configSchema: ObjectNode = {
           items: { kind: "string", typeName: "prefix", parse: prefixText, description: "A service CIDR." },
           default: [],
           unique: true,
-          description: "Service ClusterIP ranges (e.g. 10.96.0.0/12), accepted from cluster peers like pod CIDRs.",
+          description:
+            "Service ClusterIP ranges (e.g. 10.96.0.0/12), accepted from cluster peers like pod CIDRs.",
         },
       },
     },
@@ -704,7 +710,13 @@ export const configSchema: ObjectNode = {
           default: true,
           description: "Install routes into the kernel. Off: podgate only speaks BGP (a route server).",
         },
-        table: { kind: "integer", min: 1, max: 4294967295, default: 254, description: "Routing table (254 = main)." },
+        table: {
+          kind: "integer",
+          min: 1,
+          max: 4294967295,
+          default: 254,
+          description: "Routing table (254 = main).",
+        },
         protocol: {
           kind: "integer",
           min: 5,
