@@ -198,6 +198,12 @@ export interface ClusterWatcherOptions {
   readonly notServedRetryMs?: number;
   /** Server-side watch timeout (seconds, randomised up to 2x like client-go). */
   readonly watchTimeoutSeconds?: number;
+  /**
+   * Restart a watch that has been silent this long (no event, no bookmark): a half-open TCP
+   * connection would otherwise hang forever (client-node 1.4.0 has no inactivity timeout).
+   * Restarting resumes from the last resourceVersion, so it is cheap. 0 disables.
+   */
+  readonly watchInactivityMs?: number;
   /** Coalesce bursts of events before notifying subscribers. */
   readonly debounceMs?: number;
   /** Only these resources (tests); default all of RESOURCE_SPECS. */
@@ -251,6 +257,10 @@ class ResourceInformer {
   private stopping = false;
   private loggedNotServed = false;
   private lastLoggedError: string | undefined;
+  private lastSeen = Date.now();
+  private watchdog: NodeJS.Timeout | undefined;
+  /** Set while a silent watch is torn down: the library reports the abort as an error. */
+  private recycling = false;
   readonly informer: ListWatch<KubernetesObject>;
 
   constructor(
@@ -260,12 +270,15 @@ class ResourceInformer {
     private readonly opts: Required<
       Pick<
         ClusterWatcherOptions,
-        "initialBackoffMs" | "maxBackoffMs" | "notServedRetryMs" | "watchTimeoutSeconds"
+        "initialBackoffMs" | "maxBackoffMs" | "notServedRetryMs" | "watchTimeoutSeconds" | "watchInactivityMs"
       >
     >,
     private readonly log: Logger | undefined,
   ) {
-    const watch = new PodgateWatch(kc, opts.watchTimeoutSeconds, () => owner.touch());
+    const watch = new PodgateWatch(kc, opts.watchTimeoutSeconds, () => {
+      this.lastSeen = Date.now();
+      owner.touch();
+    });
     // The same object makeInformer() builds, plus a field selector (only the kubernetes Service).
     this.informer = new ListWatch(
       spec.path,
@@ -283,6 +296,31 @@ class ResourceInformer {
     this.informer.on("update", changed);
     this.informer.on("delete", changed);
     this.informer.on("error", (err) => this.onError(err));
+    this.informer.on("connect", () => {
+      this.lastSeen = Date.now();
+    });
+    if (opts.watchInactivityMs > 0) {
+      const every = Math.max(50, Math.min(opts.watchInactivityMs / 4, 30_000));
+      this.watchdog = setInterval(() => void this.checkSilence(), every);
+      this.watchdog.unref();
+    }
+  }
+
+  private async checkSilence(): Promise<void> {
+    if (this.stopping || this.recycling || this.phase !== "synced") return;
+    if (Date.now() - this.lastSeen < this.opts.watchInactivityMs) return;
+    this.recycling = true;
+    this.log?.info({ resource: this.spec.key }, "discovery: watch silent too long; re-watching");
+    try {
+      await this.informer.stop();
+      // Let the aborted request's error callback run (and be ignored) before starting again.
+      await new Promise((r) => setTimeout(r, 50));
+    } finally {
+      this.recycling = false;
+    }
+    this.lastSeen = Date.now();
+    this.restarts += 1;
+    await this.run();
   }
 
   objects(): KubeObject[] {
@@ -304,6 +342,7 @@ class ResourceInformer {
     if (this.erroredThisRun || this.stopping) return;
     const wasNotServed = this.phase === "not-served";
     this.phase = "synced";
+    this.lastSeen = Date.now();
     this.lastError = undefined;
     this.attempt = 0;
     this.everListed = true;
@@ -317,7 +356,8 @@ class ResourceInformer {
   }
 
   private onError(err: unknown): void {
-    if (this.stopping) return; // stop() aborts the request; the library reports that as an error
+    // stop() aborts the request and the library reports that as an error: not one to act on.
+    if (this.stopping || this.recycling) return;
     this.erroredThisRun = true;
     const status = httpStatusOf(err);
     if (this.spec.optional && status === 404) {
@@ -366,6 +406,7 @@ class ResourceInformer {
     this.stopping = true;
     this.phase = "stopped";
     clearTimeout(this.timer);
+    clearInterval(this.watchdog);
     await this.informer.stop();
   }
 
@@ -411,6 +452,7 @@ export class ClusterWatcher {
       maxBackoffMs: opts.maxBackoffMs ?? 30_000,
       notServedRetryMs: opts.notServedRetryMs ?? 60_000,
       watchTimeoutSeconds: opts.watchTimeoutSeconds ?? 300,
+      watchInactivityMs: opts.watchInactivityMs ?? 180_000,
     };
     const wanted = opts.resources ? new Set(opts.resources) : undefined;
     this.informers = RESOURCE_SPECS.filter((s) => !wanted || wanted.has(s.key)).map(

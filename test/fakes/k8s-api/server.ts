@@ -88,6 +88,8 @@ interface Watcher {
   readonly fieldName: string | undefined;
   readonly bookmarks: boolean;
   timer?: NodeJS.Timeout;
+  /** A half-open connection: the stream stays open but nothing more is written. */
+  frozen?: boolean;
 }
 
 export interface RequestRecord {
@@ -258,18 +260,23 @@ export class FakeKubeApi {
     }
   }
 
+  /** Open watches go silent but stay connected (a dead peer behind a NAT or firewall). */
+  freezeWatches(res?: ResourceName): void {
+    for (const w of this.watchers) if (!res || w.res === res) w.frozen = true;
+  }
+
   /** Send a BOOKMARK now on every watch that asked for bookmarks. */
   sendBookmarks(res?: ResourceName): void {
     for (const w of this.watchers) {
       if (res && w.res !== res) continue;
-      if (w.bookmarks) this.writeBookmark(w);
+      if (w.bookmarks && !w.frozen) this.writeBookmark(w);
     }
   }
 
-  /** Number of open watch streams (for a resource). */
+  /** Number of open, live watch streams (for a resource). */
   openWatches(res?: ResourceName): number {
     let n = 0;
-    for (const w of this.watchers) if (!res || w.res === res) n++;
+    for (const w of this.watchers) if ((!res || w.res === res) && !w.frozen) n++;
     return n;
   }
 
@@ -282,7 +289,7 @@ export class FakeKubeApi {
   private record(res: ResourceName, type: EventType, object: KObject): void {
     this.history.get(res)!.push({ rv: this.rv, type, object });
     for (const w of this.watchers) {
-      if (w.res !== res) continue;
+      if (w.res !== res || w.frozen) continue;
       if (w.fieldName !== undefined && object.metadata.name !== w.fieldName) continue;
       this.writeEvent(w.response, { type, object });
     }

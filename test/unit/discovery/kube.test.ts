@@ -35,7 +35,10 @@ async function waitFor<T>(what: string, fn: () => T | undefined | false, timeout
   }
 }
 
-async function setup(seed: (api: FakeKubeApi) => void = seedCalico) {
+async function setup(
+  seed: (api: FakeKubeApi) => void = seedCalico,
+  extra: { watchInactivityMs?: number } = {},
+) {
   const api = new FakeKubeApi();
   seed(api);
   await api.start();
@@ -49,6 +52,7 @@ async function setup(seed: (api: FakeKubeApi) => void = seedCalico) {
     maxBackoffMs: 200,
     notServedRetryMs: 300,
     debounceMs: 20,
+    ...extra,
   });
   watcher.subscribe((s) => states.push(s));
   cleanups.push(async () => {
@@ -227,6 +231,19 @@ describe("ClusterWatcher against the fake API", () => {
       () => watcher.status().resources.find((r) => r.resource === "ipPools")!.phase === "synced",
       5000,
     );
+  });
+
+  it("re-watches a watch that went silent (half-open connection) and catches up", async () => {
+    const { api, watcher, latest } = await setup(seedCalico, { watchInactivityMs: 400 });
+    await waitFor("watching nodes", () => api.openWatches("nodes") > 0);
+    api.freezeWatches("nodes");
+    api.apply("nodes", calicoNode("quiet", "192.168.40.130"));
+    // The frozen stream never delivers it; the watchdog restarts the watch from the last resourceVersion.
+    await waitFor("quiet node", () => latest().nodes.some((n) => n.name === "quiet"), 5000);
+    const nodes = watcher.status().resources.find((r) => r.resource === "nodes")!;
+    expect(nodes.restarts).toBeGreaterThan(0);
+    expect(nodes.errors).toBe(0);
+    expect(watcher.status().connected).toBe(true);
   });
 
   it("survives a slow API server", async () => {
