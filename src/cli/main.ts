@@ -19,6 +19,11 @@ commands:
   routes [--json] [--prefix P] [--peer ADDR]
                                the Loc-RIB: every path, best marked
   reset PEER [--message TEXT]  reset one session (Cease/Administrative Reset)
+  reload                       re-read the config file (same as SIGHUP); a bad file is rejected
+  render router --vendor V     office router config (frr, bird, cisco-ios, junos, routeros, vyos,
+                               openwrt, edgeos); see 'podgate render --help'
+  render laptop --os O         laptop routes and split DNS (linux, macos, windows)
+  render calico                Calico resources the cluster needs (BGPPeer, pools, ...)
   discover [--kubeconfig F] [--json]
                                read the cluster once: nodes, pools, blocks, AS, services
   version
@@ -152,6 +157,12 @@ export async function main(argv: readonly string[]): Promise<number> {
       case "render": {
         const { runRender } = await import("../render/cli.ts");
         return await runRender(rest, { out: (s) => process.stdout.write(s), err });
+      }
+      case "reload": {
+        const { values } = parseArgs({ args: rest, options: { socket: { type: "string" } } });
+        const r = await apiRequest<{ ok: boolean; message: string }>(socketOf(values), "POST", "/v1/reload");
+        out(r.message);
+        return r.ok ? 0 : 1;
       }
       case "version":
       case "--version": {

@@ -103,6 +103,24 @@ describe("podgate status/routes against a running daemon", () => {
       expect(routes.routes).toEqual([
         expect.objectContaining({ prefix: "10.244.0.0/16", peer: "local", best: true, nextHop: "self" }),
       ]);
+
+      // reload: a new originated prefix appears; a broken file is rejected and the old config kept.
+      const { readFile } = await import("node:fs/promises");
+      const good = await readFile(cfg, "utf8");
+      await writeFile(cfg, `${good}\n  - prefix: 10.96.0.0/12\n`);
+      const ok = await run(["reload", "--socket", sock]);
+      expect(ok.code, ok.stderr).toBe(0);
+      const after = JSON.parse((await run(["routes", "--json", "--socket", sock])).stdout);
+      expect(after.routes.map((r: { prefix: string }) => r.prefix)).toEqual([
+        "10.96.0.0/12",
+        "10.244.0.0/16",
+      ]);
+      await writeFile(cfg, `${good}\n  - prefix: 10.96.0.1/12\n`);
+      const bad = await run(["reload", "--socket", sock]);
+      expect(bad.code).toBe(1);
+      expect(bad.stderr).toMatch(/run\.yaml:\d+:\d+: originate\[1\]\.prefix/);
+      const kept = JSON.parse((await run(["routes", "--json", "--socket", sock])).stdout);
+      expect(kept.routes).toHaveLength(2);
     } finally {
       const exited = new Promise<number | null>((r) => daemon.once("exit", (c) => r(c)));
       daemon.kill("SIGTERM");
