@@ -8,9 +8,10 @@
 import type { CompiledPolicy } from "../policy/compile.ts";
 import { AsPathSegmentType } from "../wire/constants.ts";
 import type { Nlri, PathAttributes, Prefix } from "../wire/types.ts";
+import { compactNlri } from "../wire/update.ts";
 import type { LocRib } from "./loc-rib.ts";
 import { Path, type PeerInfo, ribAttrs } from "./path.ts";
-import { prefixKey, type RouteKey } from "./prefix-util.ts";
+import { ipv4Key, prefixKey, type RouteKey } from "./prefix-util.ts";
 
 /** The parts of a decoded UPDATE the RIB uses (UpdateMessage satisfies it). */
 export interface UpdateLike {
@@ -71,12 +72,20 @@ export class AdjRibIn {
     for (const n of u.withdrawn) this.withdraw(n);
     const a = u.attributes;
     if (a.mpUnreach) for (const n of a.mpUnreach.withdrawn) this.withdraw(n);
+    // decodeUpdate's IPv4 NLRI as (path id, address, length) triples: keys without Prefix objects.
+    const c = compactNlri(u);
     if (u.treatAsWithdraw) {
-      for (const n of u.nlri) this.withdraw(n);
+      if (c) this.withdrawCompact(c.data, c.addPath);
+      else for (const n of u.nlri) this.withdraw(n);
       if (a.mpReach) for (const n of a.mpReach.nlri) this.withdraw(n);
       return;
     }
-    if (u.nlri.length > 0) {
+    if (c) {
+      if (c.data.length > 0) {
+        const attrs = ribAttrs(a, "nlri");
+        this.storeCompact(c.data, c.addPath, attrs, now, containsAs(attrs, this.localAsn));
+      }
+    } else if (u.nlri.length > 0) {
       const attrs = ribAttrs(a, "nlri");
       const loop = containsAs(attrs, this.localAsn);
       for (const n of u.nlri) this.store(n, attrs, now, loop);
@@ -104,6 +113,32 @@ export class AdjRibIn {
     const k = nlri.pathId === undefined ? pk : `${pk}#${pathId}`;
     const raw = new Path(pk, prefix, pathId, this.peer, attrs, attrs, now, false);
     this.place(k, raw, loop);
+  }
+
+  private storeCompact(
+    d: Uint32Array,
+    addPath: boolean,
+    attrs: PathAttributes,
+    now: number,
+    loop: boolean,
+  ): void {
+    const peer = this.peer;
+    for (let i = 0; i < d.length; i += 3) {
+      const pk = ipv4Key(d[i + 1]!, d[i + 2]!);
+      const pathId = d[i]!;
+      const raw = new Path(pk, undefined, pathId, peer, attrs, attrs, now, false);
+      this.place(addPath ? `${pk}#${pathId}` : pk, raw, loop);
+    }
+  }
+
+  private withdrawCompact(d: Uint32Array, addPath: boolean): void {
+    for (let i = 0; i < d.length; i += 3) {
+      const pk = ipv4Key(d[i + 1]!, d[i + 2]!);
+      const pathId = d[i]!;
+      const k = addPath ? `${pk}#${pathId}` : pk;
+      if (this.accepted.delete(k)) this.loc.withdrawKey(this.peer, pk, pathId);
+      else this.rejected.delete(k);
+    }
   }
 
   private place(k: RouteKey, raw: Path, loop: boolean): void {
@@ -180,7 +215,7 @@ export class AdjRibIn {
     for (const [k, p] of all) {
       const raw = new Path(
         p.key,
-        p.prefix,
+        p.storedPrefix,
         p.pathId,
         p.peer,
         p.sourceAttrs,

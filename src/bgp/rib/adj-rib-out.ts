@@ -121,7 +121,7 @@ export class AdjRibOut {
   exportRoute(path: Path): PathAttributes | undefined {
     // Default-deny peers are the common case (every peer without an export policy): no work.
     if (this.policy.rejectsAll) return undefined;
-    const afi = path.prefix.afi;
+    const afi = path.storedPrefix?.afi ?? Afi.IPV4; // no stored prefix: an IPv4 key
     if (!this.families.has(afi)) return undefined;
     const src = path.peer;
     if (src === this.peer || src.id === this.peer.id) return undefined;
@@ -210,16 +210,17 @@ export class AdjRibOut {
     }
   }
 
+  /** `of.prefix` is read only when something is queued (Loc-RIB prefixes may be built on demand). */
   private setDesired(
     key: RouteKey,
-    prefix: Prefix,
+    of: { readonly prefix: Prefix },
     desired: PathAttributes | undefined,
     force: boolean,
   ): void {
     const cur = this.advertised.get(key);
     let p = this.pending.get(key);
     if (!p && (cur !== desired || force)) {
-      p = { prefix, sent: cur ?? null, force };
+      p = { prefix: of.prefix, sent: cur ?? null, force };
       this.pending.set(key, p);
     }
     if (p && force) p.force = true;
@@ -238,7 +239,7 @@ export class AdjRibOut {
     // Nothing was ever advertised under a reject-all policy (setExportPolicy refreshes on change).
     if (this.policy.rejectsAll && this.advertised.size === 0 && this.pending.size === 0) return;
     for (const c of changes) {
-      this.setDesired(c.key, c.prefix, c.best ? this.exportRoute(c.best) : undefined, false);
+      this.setDesired(c.key, c, c.best ? this.exportRoute(c.best) : undefined, false);
     }
   }
 
@@ -250,7 +251,7 @@ export class AdjRibOut {
    */
   refresh(loc: LocRib, full: boolean): void {
     for (const e of loc.selected()) {
-      this.setDesired(e.key, e.prefix, this.exportRoute(e.best!), full);
+      this.setDesired(e.key, e, this.exportRoute(e.best!), full);
     }
   }
 

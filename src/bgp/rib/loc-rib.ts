@@ -9,7 +9,7 @@
 import type { Prefix } from "../wire/types.ts";
 import { type BestPathReason, bestPath, type DecisionOptions } from "./decision.ts";
 import { type Path, type PeerInfo, samePath } from "./path.ts";
-import { prefixKey, type RouteKey } from "./prefix-util.ts";
+import { ipv4PrefixOfKey, prefixKey, type RouteKey } from "./prefix-util.ts";
 
 export interface RibChange {
   readonly key: RouteKey;
@@ -29,12 +29,17 @@ const NONE: readonly Path[] = Object.freeze([]);
 class Change implements RibChange {
   constructor(
     readonly key: RouteKey,
-    readonly prefix: Prefix,
+    /** Path.storedPrefix: undefined for a numeric key, rebuilt on demand (see Path). */
+    private readonly storedPrefix: Prefix | undefined,
     readonly best: Path | undefined,
     readonly previous: Path | undefined,
     private readonly mp: readonly Path[] | undefined,
     readonly reason: BestPathReason,
   ) {}
+
+  get prefix(): Prefix {
+    return this.storedPrefix ?? ipv4PrefixOfKey(this.key as number);
+  }
 
   get multipath(): readonly Path[] {
     return this.mp ?? (this.best ? [this.best] : NONE);
@@ -57,12 +62,16 @@ class RibEntry {
   dirty = false;
   constructor(
     readonly key: RouteKey,
-    readonly prefix: Prefix,
+    readonly storedPrefix: Prefix | undefined,
     cands: Path | Path[] | undefined,
     best: Path | undefined,
   ) {
     this.cands = cands;
     this.best = best;
+  }
+
+  get prefix(): Prefix {
+    return this.storedPrefix ?? ipv4PrefixOfKey(this.key as number);
   }
 
   get paths(): readonly Path[] {
@@ -136,7 +145,7 @@ export class LocRib {
    */
   private entryFor(key: RouteKey, v: Path | RibEntry): RibEntry {
     if (v instanceof RibEntry) return v;
-    const e = new RibEntry(key, v.prefix, v, v);
+    const e = new RibEntry(key, v.storedPrefix, v, v);
     this.entries.set(key, e);
     return e;
   }
@@ -311,10 +320,10 @@ export class LocRib {
       }
       // Untouched new prefix with one candidate: it is the best (if its next hop resolves).
       if (reach && !reach(v)) {
-        this.entries.set(key, new RibEntry(key, v.prefix, v, undefined));
+        this.entries.set(key, new RibEntry(key, v.storedPrefix, v, undefined));
         continue;
       }
-      out.push(new Change(key, v.prefix, v, undefined, undefined, "only-path"));
+      out.push(new Change(key, v.storedPrefix, v, undefined, undefined, "only-path"));
     }
     const dirty = this.dirty;
     this.dirty = [];
@@ -329,7 +338,7 @@ export class LocRib {
         e.mp = undefined;
         this.entries.set(e.key, c);
         if (prevMp === undefined && samePath(prevBest, c)) continue;
-        out.push(new Change(e.key, e.prefix, c, prevBest, undefined, "only-path"));
+        out.push(new Change(e.key, e.storedPrefix, c, prevBest, undefined, "only-path"));
         continue;
       }
       const r = bestPath(e.paths, this.opts);
@@ -337,7 +346,7 @@ export class LocRib {
       e.mp = r.multipath.length > 1 ? r.multipath : undefined;
       if (c === undefined) this.entries.delete(e.key);
       if (samePath(prevBest, r.best) && sameSet(prevMp ?? NONE, e.mp ?? NONE)) continue;
-      out.push(new Change(e.key, e.prefix, r.best, prevBest, e.mp, r.reason));
+      out.push(new Change(e.key, e.storedPrefix, r.best, prevBest, e.mp, r.reason));
     }
     return out;
   }

@@ -29,6 +29,22 @@ export function prefixKey(p: Prefix): RouteKey {
   return `${p.addr}/${p.len}`;
 }
 
+/** prefixKey() of an IPv4 prefix given as masked address and length (no text involved). */
+export function ipv4Key(addr: number, len: number): number {
+  return len === 0 ? 1 : 2 ** len + Math.floor(addr / 2 ** (32 - len));
+}
+
+/** The IPv4 Prefix of a numeric key (the inverse of prefixKey for IPv4). */
+export function ipv4PrefixOfKey(key: number): Prefix {
+  const len = key >= 2 ** 32 ? 32 : 31 - Math.clz32(key);
+  const v = (key - 2 ** len) * 2 ** (32 - len);
+  return {
+    afi: Afi.IPV4,
+    addr: `${Math.floor(v / 2 ** 24)}.${Math.floor(v / 2 ** 16) % 256}.${Math.floor(v / 256) % 256}.${v % 256}`,
+    len,
+  };
+}
+
 /** Dotted quad to unsigned 32-bit, -1 when malformed. */
 export function ipv4ToNumber(text: string): number {
   let v = 0;

@@ -267,6 +267,60 @@ export function decodeNlri(
   }
 }
 
+/**
+ * IPv4 NLRI in compact form, for the RIB's hot path: three Uint32 per prefix (path id, masked
+ * address, length), no Prefix object or address text. Same validation as decodeNlri (throws
+ * `err()` on a length > 32 or a prefix past `end`); host bits are cleared.
+ */
+export function decodeIpv4NlriCompact(
+  buf: Buffer,
+  start: number,
+  end: number,
+  addPath: boolean,
+  err: () => Error,
+): Uint32Array {
+  // Every NLRI takes at least one octet: (end - start) bounds the count.
+  const need = (end - start) * 3;
+  if (scratch.length < need) scratch = new Uint32Array(need);
+  const s = scratch;
+  let p = start;
+  let o = 0;
+  while (p < end) {
+    let pathId = 0;
+    if (addPath) {
+      if (p + 5 > end) throw err();
+      pathId = buf.readUInt32BE(p);
+      p += 4;
+    }
+    const len = buf[p++]!;
+    if (len > 32) throw err();
+    const n = (len + 7) >> 3;
+    if (p + n > end) throw err();
+    let v = 0;
+    if (n > 0) v = buf[p]! << 24;
+    if (n > 1) v |= buf[p + 1]! << 16;
+    if (n > 2) v |= buf[p + 2]! << 8;
+    if (n > 3) v |= buf[p + 3]!;
+    p += n;
+    s[o] = pathId;
+    s[o + 1] = v & ipv4Mask(len);
+    s[o + 2] = len;
+    o += 3;
+  }
+  return s.slice(0, o);
+}
+let scratch = new Uint32Array(3 * 4096);
+
+/** The Nlri objects of a compact IPv4 run, exactly as decodeNlri would have built them. */
+export function expandIpv4NlriCompact(c: Uint32Array, addPath: boolean): Nlri[] {
+  const out: Nlri[] = new Array(c.length / 3);
+  for (let i = 0, o = 0; i < c.length; i += 3, o++) {
+    const prefix: Prefix = { afi: Afi.IPV4, addr: formatIpv4(c[i + 1]!), len: c[i + 2]! };
+    out[o] = addPath ? { prefix, pathId: c[i]! } : { prefix };
+  }
+  return out;
+}
+
 /** Octets one NLRI takes on the wire. */
 export function nlriSize(n: Nlri, addPath: boolean): number {
   return (addPath ? 5 : 1) + ((n.prefix.len + 7) >> 3);

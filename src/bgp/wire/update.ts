@@ -30,7 +30,9 @@ import {
 import { BgpNotificationError } from "./errors.ts";
 import { writeHeader } from "./header.ts";
 import {
+  decodeIpv4NlriCompact,
   decodeNlri,
+  expandIpv4NlriCompact,
   familyKey,
   IPV4_UNICAST_KEY,
   nlriSize,
@@ -64,7 +66,30 @@ const invalidNetwork = (): BgpNotificationError =>
   updateError(UpdateMessageError.INVALID_NETWORK_FIELD, "invalid IPv4 prefix");
 
 /**
+ * The classic IPv4 NLRI of a decoded UPDATE in compact form (see decodeIpv4NlriCompact: path
+ * id, address, length per prefix), or undefined for an UPDATE not made by decodeUpdate. The
+ * RIB reads this instead of `nlri`, which decodeUpdate only builds when someone reads it.
+ */
+export interface CompactNlri {
+  readonly data: Uint32Array;
+  readonly addPath: boolean;
+}
+const COMPACT_NLRI = Symbol("podgate.compactNlri");
+
+export function compactNlri(u: object): CompactNlri | undefined {
+  return (u as { [COMPACT_NLRI]?: CompactNlri })[COMPACT_NLRI];
+}
+
+/** Number of classic NLRI without building them. */
+function nlriCount(u: UpdateMessage): number {
+  const c = compactNlri(u);
+  return c ? c.data.length / 3 : u.nlri.length;
+}
+
+/**
  * Decodes a complete UPDATE (header included; the caller checked length >= 23 and the header).
+ * `nlri` is a lazy, enumerable property: the Prefix objects and their text are made on first
+ * read (the RIB never reads it; see compactNlri).
  */
 export function decodeUpdate(msg: Buffer, opts: CodecOptions): UpdateMessage {
   const end = msg.length;
@@ -83,8 +108,8 @@ export function decodeUpdate(msg: Buffer, opts: CodecOptions): UpdateMessage {
   p += 2;
   if (p + attrLen > end) throw malformedList(`total path attribute length ${attrLen} overruns message`);
   const attrEnd = p + attrLen;
-  const nlri: Nlri[] = [];
-  decodeNlri(msg, attrEnd, end, Afi.IPV4, addPathV4, nlri, invalidNetwork);
+  const nlriData = decodeIpv4NlriCompact(msg, attrEnd, end, addPathV4, invalidNetwork);
+  const nlriLen = nlriData.length / 3;
 
   const out: DecodedAttrs = {};
   const side: As4Side = {};
@@ -223,10 +248,10 @@ export function decodeUpdate(msg: Buffer, opts: CodecOptions): UpdateMessage {
 
   // RFC 7606 §3 (d) / RFC 4760 §3: ORIGIN and AS_PATH are needed whenever prefixes are announced;
   // NEXT_HOP only with classic NLRI. Missing ones make the UPDATE treat-as-withdraw.
-  const announces = nlri.length > 0 || (out.mpReach !== undefined && out.mpReach.nlri.length > 0);
+  const announces = nlriLen > 0 || (out.mpReach !== undefined && out.mpReach.nlri.length > 0);
   if (announces) {
     const required: number[] = [AttrType.ORIGIN, AttrType.AS_PATH];
-    if (nlri.length > 0) required.push(AttrType.NEXT_HOP);
+    if (nlriLen > 0) required.push(AttrType.NEXT_HOP);
     for (const code of required) {
       if (!seen[code]) {
         note(
@@ -239,16 +264,27 @@ export function decodeUpdate(msg: Buffer, opts: CodecOptions): UpdateMessage {
     }
   }
 
-  const result: { -readonly [K in keyof UpdateMessage]: UpdateMessage[K] } = {
+  const result: Mutable<Omit<UpdateMessage, "nlri">> = {
     type: MessageType.UPDATE,
     withdrawn,
     attributes: out,
-    nlri,
   };
+  let nlri: Nlri[] | undefined;
+  Object.defineProperty(result, "nlri", {
+    enumerable: true,
+    configurable: true,
+    get: (): Nlri[] => {
+      nlri ??= expandIpv4NlriCompact(nlriData, addPathV4);
+      return nlri;
+    },
+  });
+  Object.defineProperty(result, COMPACT_NLRI, { value: { data: nlriData, addPath: addPathV4 } });
   if (treatAsWithdraw) result.treatAsWithdraw = true;
   if (notes.length > 0) result.errors = notes;
-  return result;
+  return result as UpdateMessage; // nlri: the accessor above
 }
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 /** RFC 6793 §4.2.3: rebuild 4-octet AS_PATH/AGGREGATOR from a 2-octet session. */
 function applyAs4(out: DecodedAttrs, side: As4Side, notes: BgpErrorNote[]): void {
@@ -310,7 +346,7 @@ export function endOfRib(family: AfiSafi, opts: CodecOptions): Buffer {
 export function isEndOfRib(u: UpdateMessage): AfiSafi | undefined {
   const a = u.attributes;
   const keys = Object.keys(a);
-  if (u.withdrawn.length > 0 || u.nlri.length > 0) return undefined;
+  if (u.withdrawn.length > 0 || nlriCount(u) > 0) return undefined;
   if (keys.length === 0) return { afi: Afi.IPV4, safi: Safi.UNICAST };
   if (keys.length === 1 && a.mpUnreach && a.mpUnreach.withdrawn.length === 0) {
     return { afi: a.mpUnreach.afi, safi: a.mpUnreach.safi };
