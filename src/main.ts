@@ -15,6 +15,9 @@ import { createLogger, type Logger } from "./core/log.ts";
 import { NetlinkRouteBackend } from "./dataplane/linux/netlink-backend.ts";
 import { KernelSync } from "./dataplane/sync.ts";
 import { ensureSysctls } from "./dataplane/sysctl.ts";
+import type { ClusterWatcher } from "./discovery/kube.ts";
+import { effectiveConfig } from "./discovery/merge.ts";
+import { type ClusterState, staticRoutes } from "./discovery/model.ts";
 
 /**
  * Starts kernel sync (before the speaker, so no change is missed): adopts routes a previous
@@ -54,6 +57,30 @@ async function startDataplane(
   return kernel;
 }
 
+/** Follows the cluster through the Kubernetes API when `kubernetes.enabled`; never fails the start. */
+async function startDiscovery(
+  cfg: PodgateConfig,
+  log: Logger,
+  onState: (state: ClusterState) => void,
+): Promise<ClusterWatcher | undefined> {
+  if (!cfg.kubernetes.enabled) return undefined;
+  // Loaded only when used: the Kubernetes client is large.
+  const { ClusterWatcher } = await import("./discovery/kube.ts");
+  const watcher = new ClusterWatcher({
+    ...(cfg.kubernetes.kubeconfig ? { kubeconfigPath: cfg.kubernetes.kubeconfig } : {}),
+    log: log.child({ component: "discovery" }),
+  });
+  watcher.subscribe((state) => onState(state));
+  await watcher.start();
+  void watcher.waitForSync(30_000).catch((e: unknown) => {
+    log.warn(
+      { error: e instanceof Error ? e.message : String(e) },
+      "Kubernetes API not synced yet; still trying",
+    );
+  });
+  return watcher;
+}
+
 function localFilter(c: RibChange, aggregates: ReadonlySet<string>): RibChange {
   const b = c.best;
   if (!b?.peer.local) return c;
@@ -77,13 +104,17 @@ export async function runDaemon(configPath: string): Promise<number> {
   for (const w of loaded.warnings) log.warn({ path: w.path, line: w.line }, w.message);
 
   const speaker = new Speaker({ config: cfg, log });
+  // The file's config and the cluster as last read from the API; the speaker runs their merge.
+  let base = cfg;
+  let cluster: ClusterState | undefined;
   let reloading: Promise<{ ok: boolean; message: string }> | undefined;
 
   const reload = async (): Promise<{ ok: boolean; message: string }> => {
     try {
       const next = await loadConfigWithWarnings(configPath);
       for (const w of next.warnings) log.warn({ path: w.path, line: w.line }, w.message);
-      speaker.reconfigure(next.config);
+      base = next.config;
+      speaker.reconfigure(effectiveConfig(base, cluster));
       log.info({ config: configPath }, "configuration reloaded");
       return { ok: true, message: "configuration reloaded" };
     } catch (e) {
@@ -103,6 +134,15 @@ export async function runDaemon(configPath: string): Promise<number> {
   lag.enable();
   const kernel = await startDataplane(cfg, speaker, log);
   await speaker.start();
+  const watcher = await startDiscovery(cfg, log, (state) => {
+    cluster = state;
+    try {
+      speaker.reconfigure(effectiveConfig(base, state));
+      if (base.kubernetes.staticRoutes) speaker.setStaticRoutes(staticRoutes(state));
+    } catch (e) {
+      log.error({ error: e instanceof Error ? e.message : String(e) }, "cannot apply the discovered cluster");
+    }
+  });
   const api = await startApiServer(
     cfg.api.socket,
     {
@@ -111,6 +151,7 @@ export async function runDaemon(configPath: string): Promise<number> {
         eventLoopLagP99Ms: Math.round((lag.percentile(99) / 1e6) * 100) / 100,
         eventLoopLagMaxMs: Math.round((lag.max / 1e6) * 100) / 100,
         ...(kernel ? { dataplane: kernel.status() } : {}),
+        ...(watcher ? { kubernetes: watcher.status() } : {}),
       }),
       routes: (f) => {
         const r = speaker.routes(f);
@@ -134,6 +175,7 @@ export async function runDaemon(configPath: string): Promise<number> {
       log.info({ signal }, "shutting down");
       await speaker.stop("podgate shutting down");
       if (kernel) await kernel.shutdown(cfg.dataplane.onShutdown);
+      await watcher?.stop();
       // Give the NOTIFICATIONs a moment to leave before the sockets close with the process.
       await new Promise((r) => setTimeout(r, 200));
       await api.close();

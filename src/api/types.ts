@@ -38,6 +38,8 @@ export interface StatusJson {
   readonly eventLoopLagMaxMs?: number;
   /** Kernel sync status (installed, failed, conflicts, last error); absent when the dataplane is off. */
   readonly dataplane?: unknown;
+  /** Kubernetes API connection: connected, synced, age of the last event, per-resource state. */
+  readonly kubernetes?: unknown;
 }
 
 export interface RouteJson {
@@ -46,6 +48,8 @@ export interface RouteJson {
   /** Address of the peer the path came from, or "local" for routes podgate originates. */
   readonly peer: string;
   readonly best: boolean;
+  /** Where the path came from: a BGP peer, the Kubernetes API (static mode), or podgate itself. */
+  readonly source: "bgp" | "kubernetes" | "local";
   readonly family: "ipv4" | "ipv6";
   readonly pathId?: number;
   readonly asPath: string;

@@ -55,6 +55,9 @@ import {
 import { encodeUpdates } from "./wire/update.ts";
 
 const VERSION = "0.1.0";
+/** API-derived routes lose to BGP-learned ones (RFC 4271 §9.1.2.1: higher LOCAL_PREF wins). */
+const STATIC_LOCAL_PREF = 50;
+const AGGREGATE_LOCAL_PREF = 1;
 
 interface AggregateState {
   readonly prefix: Prefix;
@@ -164,6 +167,10 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
   /** Originated prefixes currently in the Loc-RIB, by prefix text. */
   private originated = new Map<string, OriginateConfig>();
   private aggregates: AggregateState[] = [];
+  /** Routes from the Kubernetes API (static mode), by prefix text → next hops. */
+  private staticRoutes = new Map<string, readonly string[]>();
+  /** Pseudo-peers for API-derived routes, one per next-hop node address. */
+  private readonly apiPeers = new Map<string, PeerInfo>();
   /** Loc-RIB key → the aggregate a cluster best path is counted in. */
   private readonly counted = new Map<RouteKey, AggregateState>();
   private flushScheduled = false;
@@ -601,7 +608,14 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
 
   private setAggregate(a: AggregateState, on: boolean): boolean {
     if (on) {
-      const attrs: PathAttributes = Object.freeze({ origin: Origin.IGP, asPath: [] });
+      // LOCAL_PREF 1: a route the cluster (or the API) gives for the very same prefix — Calico's
+      // serviceClusterIPs is exactly the service CIDR — must win, so it is what gets installed
+      // (ECMP via the nodes) instead of the aggregate's unreachable route.
+      const attrs: PathAttributes = Object.freeze({
+        origin: Origin.IGP,
+        asPath: [],
+        localPref: AGGREGATE_LOCAL_PREF,
+      });
       this.locRib.update(
         createPath({ prefix: a.prefix, peer: this.localPeer, attrs, learnedAt: nowSeconds() }),
       );
@@ -613,6 +627,54 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
       on ? "aggregate advertised" : "aggregate withdrawn",
     );
     return true;
+  }
+
+  /**
+   * Routes derived from the Kubernetes API (static mode). Each becomes a path from a pseudo-peer
+   * per node (role cluster, iBGP) with LOCAL_PREF 50: the same dataplane and office
+   * advertisement as learned routes, while a BGP-learned route (LOCAL_PREF 100) wins wherever a
+   * session delivers one (mixed mode). Replaces the previous set with the fewest changes.
+   */
+  setStaticRoutes(routes: readonly { prefix: string; nextHops: readonly string[] }[]): void {
+    const next = new Map<string, readonly string[]>();
+    for (const r of routes) next.set(formatPrefix(parsePrefix(r.prefix)), [...r.nextHops].sort());
+    for (const [prefix, hops] of this.staticRoutes) {
+      const now = next.get(prefix) ?? [];
+      for (const h of hops) if (!now.includes(h)) this.locRib.withdraw(this.apiPeer(h), parsePrefix(prefix));
+    }
+    for (const [prefix, hops] of next) {
+      const before = this.staticRoutes.get(prefix) ?? [];
+      for (const h of hops) {
+        if (before.includes(h)) continue;
+        const attrs: PathAttributes = Object.freeze({
+          origin: Origin.INCOMPLETE,
+          asPath: [],
+          nextHop: h,
+          localPref: STATIC_LOCAL_PREF,
+        });
+        this.locRib.update(
+          createPath({ prefix: parsePrefix(prefix), peer: this.apiPeer(h), attrs, learnedAt: nowSeconds() }),
+        );
+      }
+    }
+    this.staticRoutes = next;
+    this.scheduleFlush();
+  }
+
+  private apiPeer(address: string): PeerInfo {
+    let p = this.apiPeers.get(address);
+    if (!p) {
+      p = makePeerInfo({
+        id: `kubernetes:${address}`,
+        address,
+        asn: this.config.asn,
+        routerId: address.includes(":") ? "0.0.0.1" : address,
+        ibgp: true,
+        role: "cluster",
+      });
+      this.apiPeers.set(address, p);
+    }
+    return p;
   }
 
   /** Recomputes the aggregate set and counts from the Loc-RIB (start, and when the cluster CIDRs change). */
@@ -723,6 +785,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
         prefix: formatPrefix(p.prefix),
         nextHop: a.nextHop ?? (p.peer.local ? "self" : ""),
         peer: p.peer.local ? "local" : p.peer.address,
+        source: p.peer.local ? "local" : p.peer.id.startsWith("kubernetes:") ? "kubernetes" : "bgp",
         best,
         family: p.prefix.afi === Afi.IPV4 ? "ipv4" : "ipv6",
         ...(p.pathId ? { pathId: p.pathId } : {}),

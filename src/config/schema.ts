@@ -764,6 +764,42 @@ export const configSchema: ObjectNode = {
         },
       },
     },
+    kubernetes: {
+      kind: "object",
+      defaulted: true,
+      description:
+        "Cluster discovery from the Kubernetes API (Nodes, Calico IPPools, BlockAffinities, BGPConfiguration, ServiceCIDRs).",
+      fields: {
+        enabled: {
+          kind: "boolean",
+          default: false,
+          description: "Read the cluster from the Kubernetes API.",
+        },
+        kubeconfig: {
+          kind: "string",
+          typeName: "path",
+          description:
+            "Kubeconfig file. Default: $KUBECONFIG, ~/.kube/config, or the in-cluster service account.",
+        },
+        nodeSelector: {
+          kind: "string",
+          description:
+            "Calico selector over node labels (e.g. `podgate-peer == 'true'`): only these nodes become peers.",
+        },
+        peers: {
+          kind: "boolean",
+          default: true,
+          description:
+            "Peer with every discovered node (role cluster, the cluster's AS). Peers in `peers:` with the same address win.",
+        },
+        staticRoutes: {
+          kind: "boolean",
+          default: true,
+          description:
+            "Route from the API as well: Calico blocks of confirmed affinities, node podCIDRs (Flannel, Cilium, kube-router) and the service CIDRs by ECMP, each via Ready nodes only. They carry LOCAL_PREF 50, so a route learned over BGP (100) wins wherever a session is up.",
+        },
+      },
+    },
     peers: { kind: "array", items: peerNode, default: [], description: "BGP neighbors." },
     prefixLists: {
       kind: "map",

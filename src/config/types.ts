@@ -122,6 +122,13 @@ export interface PodgateConfig {
     readonly onShutdown: "keep" | "remove";
     readonly convergeTimeout: number;
   };
+  readonly kubernetes: {
+    readonly enabled: boolean;
+    readonly kubeconfig?: string;
+    readonly nodeSelector?: string;
+    readonly peers: boolean;
+    readonly staticRoutes: boolean;
+  };
   readonly peers: readonly PeerConfig[];
   readonly prefixLists: Readonly<Record<string, readonly PrefixListEntry[]>>;
   readonly policies: Readonly<Record<string, Policy>>;

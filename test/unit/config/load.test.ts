@@ -72,6 +72,7 @@ describe("minimal config", () => {
         onShutdown: "keep",
         convergeTimeout: 120,
       },
+      kubernetes: { enabled: false, peers: true, staticRoutes: true },
       log: { level: "info" },
       defaults: { holdTime: 90, connectRetryTime: 5 },
       peers: [
