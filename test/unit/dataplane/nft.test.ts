@@ -266,3 +266,18 @@ describe.skipIf(!!skip)("rendered scripts in the kernel's check mode (root, unsh
     expect((e as NftError).code).toBe("NFT_NOT_FOUND");
   });
 });
+
+describe("NftManager without the kernel", () => {
+  it("an invalid desired state is refused before nft runs, and counted", async () => {
+    // A command that cannot run: reaching it would give NFT_NOT_FOUND instead of the prefix error.
+    const m = new NftManager({ log: silentLogger, command: ["/nonexistent/nft"] });
+    await expect(m.apply({ ...V4, office: ["10.10.0.1/24"], snat: true, mss: "off" })).rejects.toThrow(
+      /host bits/,
+    );
+    expect(m.status()).toMatchObject({ table: "inet podgate", state: "absent", applies: 0, errors: 1 });
+    expect(m.status().lastError?.message).toMatch(/host bits/);
+    // The queue survives a failure: the next call still runs (and fails on the missing binary).
+    await expect(m.apply({ ...V4, snat: true, mss: "off" })).rejects.toMatchObject({ code: "NFT_NOT_FOUND" });
+    expect(m.status().errors).toBe(2);
+  });
+});
