@@ -1,0 +1,555 @@
+/**
+ * End-to-end suite (issue 3 §7): a laptop on the office LAN reaches pods and Service ClusterIPs
+ * through podgate, in a namespace lab of the README's shape. Owns its own lab (unique `pg<pid>x<n>`
+ * names, so it runs alongside the demo): three calico-node-style BIRD nodes with pods as
+ * namespaces behind /32 veth routes and proxy ARP, a ClusterIP DNATed by nft on every node, the
+ * gateway running the real podgate with role-based defaults only (no policies), an FRR office
+ * router and a laptop. Scenarios run in order on the one lab and each leaves it as it found it
+ * (except the last two, which change podgate's process and return-path mode).
+ * See docs/e2e.md.
+ */
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { RouteJson } from "../../src/api/types.ts";
+import { Podgate, type PodgateYaml, REPO_ROOT } from "../interop/podgate.ts";
+import { type BirdDaemon, calicoNode } from "../lab/daemons/bird.ts";
+import { FrrDaemon } from "../lab/daemons/frr.ts";
+import type { RibRoute } from "../lab/daemons/types.ts";
+import { type Host, Lab, labPrereqs, waitFor } from "../lab/netns.ts";
+
+const skip = labPrereqs(["bird", "birdc", "vtysh", "/usr/lib/frr/bgpd", "nft", "curl", "ping", "node"]);
+
+// ---- topology ---------------------------------------------------------------------------------
+
+const CLUSTER_AS = 64512;
+const OFFICE_AS = 65010;
+const GW_CLUSTER_IP = "192.168.40.10";
+/** The nodes' default route points here; nothing answers (the cluster LAN's router is not modelled). */
+const CLUSTER_LAN_ROUTER = "192.168.40.1";
+const GW_TRANSIT_IP = "192.168.50.2";
+const OFFICE_TRANSIT_IP = "192.168.50.1";
+const OFFICE_LAN = "10.10.0.0/24";
+const OFFICE_LAN_IP = "10.10.0.1";
+const LAPTOP_IP = "10.10.0.50";
+const POD_CIDR = "10.244.0.0/16";
+const SERVICE_CIDR = "10.96.0.0/12";
+/** The emulated Service: ClusterIP 10.96.0.10:80 → pod2:80, DNATed on every node (kube-proxy). */
+const CLUSTER_IP = "10.96.0.10";
+const POD_PORT = 80;
+
+interface NodeSpec {
+  name: string;
+  ip: string;
+  block: string;
+  pod: { name: string; ip: string };
+}
+const NODES: readonly NodeSpec[] = [
+  { name: "node1", ip: "192.168.40.101", block: "10.244.1.0/26", pod: { name: "pod1", ip: "10.244.1.2" } },
+  { name: "node2", ip: "192.168.40.102", block: "10.244.2.0/26", pod: { name: "pod2", ip: "10.244.2.2" } },
+  { name: "node3", ip: "192.168.40.103", block: "10.244.3.0/26", pod: { name: "pod3", ip: "10.244.3.2" } },
+];
+const SERVICE_BACKEND = NODES[1]!.pod.ip;
+
+/**
+ * SNAT return path (returnPath.mode snat) is being implemented by another helper (nftables
+ * masquerade, src/dataplane/linux/nft.ts). Its test runs once the daemon uses that module
+ * (some other file under src imports it); until then it is skipped with this reason.
+ */
+function snatMissing(): string | undefined {
+  const files: string[] = [];
+  const walk = (d: string) => {
+    for (const f of readdirSync(d)) {
+      const p = join(d, f);
+      if (statSync(p).isDirectory()) walk(p);
+      else if (p.endsWith(".ts") && !p.endsWith(join("linux", "nft.ts"))) files.push(p);
+    }
+  };
+  walk(join(REPO_ROOT, "src"));
+  const wired = files.some((f) => /from "[^"]*linux\/nft\.ts"/.test(readFileSync(f, "utf8")));
+  return wired
+    ? undefined
+    : "returnPath.mode snat is not wired into the daemon yet (no src file imports dataplane/linux/nft.ts)";
+}
+const snatSkip = snatMissing();
+
+/** podgate's config: role-based defaults only (no prefix lists, no policies). */
+function podgateConfig(mode: "advertise" | "snat"): Omit<PodgateYaml, "api"> {
+  return {
+    routerId: GW_CLUSTER_IP,
+    asn: CLUSTER_AS,
+    defaults: { connectRetryTime: 1 },
+    log: { level: "info" },
+    cluster: { podCIDRs: [POD_CIDR], serviceCIDRs: [SERVICE_CIDR] },
+    office: { prefixes: [OFFICE_LAN] },
+    returnPath: { mode },
+    dataplane: { onShutdown: "keep" },
+    peers: [
+      ...NODES.map((n) => ({ name: n.name, address: n.ip, asn: CLUSTER_AS })),
+      { name: "office-router", address: OFFICE_TRANSIT_IP, asn: OFFICE_AS },
+    ],
+  } as Omit<PodgateYaml, "api">;
+}
+
+// ---- small helpers ----------------------------------------------------------------------------
+
+interface KernelRouteJson {
+  dst: string;
+  type?: string;
+  gateway?: string;
+  protocol?: string | number;
+  nexthops?: Array<{ gateway?: string }>;
+}
+
+/** podgate's routes (protocol 196) in the gateway's kernel, prefix → next hops ("unreachable" for that type). */
+async function gwKernel(gw: Host): Promise<Map<string, string[]>> {
+  const j = JSON.parse(await gw.run(["ip", "-j", "route", "show", "proto", "196"])) as KernelRouteJson[];
+  const m = new Map<string, string[]>();
+  for (const r of j) {
+    const hops =
+      r.type === "unreachable"
+        ? ["unreachable"]
+        : r.nexthops
+          ? r.nexthops.map((h) => h.gateway ?? "?")
+          : [r.gateway ?? "?"];
+    m.set(r.dst, hops.sort());
+  }
+  return m;
+}
+
+/** HTTP GET from a host with curl; returns the parsed pod reply. */
+async function httpGet(
+  from: Host,
+  ip: string,
+  timeoutS = 3,
+): Promise<{ ok: true; pod: string; from: string } | { ok: false; error: string }> {
+  const r = await from.exec(["curl", "-sS", "--max-time", String(timeoutS), `http://${ip}:${POD_PORT}/`], {
+    timeoutMs: (timeoutS + 2) * 1000,
+  });
+  if (r.code !== 0) return { ok: false, error: `curl exit ${r.code}: ${r.stderr.trim()}` };
+  try {
+    const j = JSON.parse(r.stdout) as { pod: string; from: string };
+    return { ok: true, pod: j.pod, from: j.from };
+  } catch {
+    return { ok: false, error: `not JSON: ${r.stdout.slice(0, 200)}` };
+  }
+}
+
+async function ping(from: Host, ip: string, count = 1, waitS = 2) {
+  return from.exec(["ping", "-n", "-c", String(count), "-W", String(waitS), ip], {
+    timeoutMs: (count + waitS + 2) * 1000,
+  });
+}
+
+/** Waits until the laptop gets an HTTP answer from `ip` served by pod `pod`. */
+async function waitHttp(from: Host, ip: string, pod: string, timeoutMs = 20_000) {
+  return waitFor(
+    async () => {
+      const r = await httpGet(from, ip, 2);
+      if (r.ok && r.pod === pod) return r;
+      throw new Error(JSON.stringify(r));
+    },
+    { timeoutMs, intervalMs: 300, what: `HTTP ${ip} answered by ${pod}` },
+  );
+}
+
+// ---- the suite --------------------------------------------------------------------------------
+
+describe.skipIf(!!skip)("e2e: office laptop → pods and ClusterIPs through podgate", () => {
+  let lab: Lab;
+  let gw: Host;
+  let office: Host;
+  let laptop: Host;
+  const nodeHosts: Host[] = [];
+  const birds: BirdDaemon[] = [];
+  let frr: FrrDaemon;
+  let pg: Podgate;
+  let podCounter = 0;
+
+  /** A pod the way Calico plumbs it, with a tiny HTTP server answering {pod, from}. */
+  async function addPod(node: Host, name: string, ip: string): Promise<Host> {
+    const pod = await lab.addHost(`${name}x${podCounter++}`);
+    const { aIf } = await lab.link(node, pod, { bAddr: `${ip}/32` });
+    await pod.run(["ip", "route", "add", "169.254.1.1", "dev", "eth0", "scope", "link"]);
+    await pod.run(["ip", "route", "add", "default", "via", "169.254.1.1", "dev", "eth0"]);
+    await node.sysctl(`net.ipv4.conf.${aIf}.proxy_arp`, "1");
+    await node.sysctl(`net.ipv4.neigh.${aIf}.proxy_delay`, "0");
+    await node.run(["ip", "route", "add", `${ip}/32`, "dev", aIf]);
+    const script = `require("node:http").createServer((q,s)=>{s.setHeader("connection","close");s.end(JSON.stringify({pod:${JSON.stringify(name)},from:q.socket.remoteAddress}))}).listen(${POD_PORT},"0.0.0.0")`;
+    pod.spawn(["node", "-e", script], { logName: `${name}-http.log` });
+    await waitFor(
+      async () => (await pod.exec(["curl", "-s", "--max-time", "1", `http://${ip}:${POD_PORT}/`])).code === 0,
+      {
+        timeoutMs: 10_000,
+        what: `${name}'s HTTP server`,
+      },
+    );
+    return pod;
+  }
+
+  /** kube-proxy-like Service on a node: DNAT the ClusterIP to the backend, masquerade outside sources. */
+  async function installService(node: Host): Promise<void> {
+    const rules = `table ip pgsvc {
+  chain pre {
+    type nat hook prerouting priority dstnat; policy accept;
+    ip daddr ${CLUSTER_IP} tcp dport ${POD_PORT} counter dnat to ${SERVICE_BACKEND}:${POD_PORT}
+  }
+  chain post {
+    type nat hook postrouting priority srcnat; policy accept;
+    ct status dnat ip saddr != ${POD_CIDR} masquerade
+  }
+}
+`;
+    const r = await node.exec(["nft", "-f", "-"], { input: rules });
+    if (r.code !== 0) throw new Error(`nft on ${node.name}: ${r.stderr}`);
+  }
+
+  async function serviceHits(node: Host): Promise<number> {
+    const out = await node.run(["nft", "list", "chain", "ip", "pgsvc", "pre"]);
+    return Number(/counter packets (\d+)/.exec(out)?.[1] ?? Number.NaN);
+  }
+
+  const pgRoutes = async (): Promise<readonly RouteJson[]> => pg.routes();
+  const officeRoutes = async (): Promise<RibRoute[]> => frr.routes(4);
+
+  /** Waits until the office router has exactly these cluster prefixes from podgate (next hop = gateway). */
+  async function waitOfficeHas(want: string[], what: string): Promise<void> {
+    await waitFor(
+      async () => {
+        const rs = (await officeRoutes()).filter((r) => r.fromPeer === GW_TRANSIT_IP);
+        const got = rs.map((r) => r.prefix).sort();
+        if (
+          JSON.stringify(got) === JSON.stringify([...want].sort()) &&
+          rs.every((r) => r.nextHop === GW_TRANSIT_IP)
+        )
+          return true;
+        throw new Error(JSON.stringify(rs));
+      },
+      { timeoutMs: 20_000, intervalMs: 300, what },
+    );
+  }
+
+  async function waitKernel(pred: (k: Map<string, string[]>) => boolean, what: string) {
+    let last = new Map<string, string[]>();
+    await waitFor(
+      async () => {
+        last = await gwKernel(gw);
+        if (pred(last)) return true;
+        throw new Error(JSON.stringify([...last]));
+      },
+      { timeoutMs: 20_000, intervalMs: 250, what },
+    );
+    return last;
+  }
+
+  async function waitAllEstablished(): Promise<void> {
+    await pg.waitEstablished([...NODES.map((n) => n.ip), OFFICE_TRANSIT_IP], 60_000);
+  }
+
+  /**
+   * Brings the lab back to its starting state when an earlier scenario left it broken (podgate
+   * exited, a node's BIRD stopped), so each scenario's verdict is about itself. Says so on stderr.
+   */
+  async function recover(): Promise<void> {
+    if (!pg.running()) {
+      console.error(
+        `e2e: podgate was not running (an earlier scenario killed it); log tail:\n${pg.logs().slice(-3000)}`,
+      );
+      await pg.start();
+    }
+    for (const b of birds) {
+      const up = (await b.birdc(["show", "status"], false).catch(() => "")).includes("Daemon is up");
+      if (!up) await b.start();
+    }
+    await waitAllEstablished();
+    await waitOfficeHas([POD_CIDR, SERVICE_CIDR], "the office router to have both aggregates");
+    await waitKernel((m) => (m.get(SERVICE_CIDR)?.length ?? 0) === 3, "the service CIDR via all three nodes");
+  }
+
+  beforeAll(async () => {
+    lab = new Lab("e2e");
+    gw = await lab.addHost("gw");
+    for (const n of NODES) nodeHosts.push(await lab.addHost(n.name));
+    office = await lab.addHost("office");
+    laptop = await lab.addHost("laptop");
+    await lab.bridge([
+      { host: gw, addr: `${GW_CLUSTER_IP}/24` },
+      ...NODES.map((n, i) => ({ host: nodeHosts[i]!, addr: `${n.ip}/24` })),
+    ]);
+    await lab.bridge([
+      { host: office, addr: `${OFFICE_LAN_IP}/24` },
+      { host: laptop, addr: `${LAPTOP_IP}/24` },
+    ]);
+    await lab.link(gw, office, { aAddr: `${GW_TRANSIT_IP}/30`, bAddr: `${OFFICE_TRANSIT_IP}/30` });
+    await laptop.run(["ip", "route", "add", "default", "via", OFFICE_LAN_IP]);
+    await office.sysctl("net.ipv4.ip_forward", "1");
+    // ECMP by 5-tuple on the gateway so several connections to the ClusterIP spread over nodes.
+    await gw.sysctl("net.ipv4.fib_multipath_hash_policy", "1");
+    for (const h of nodeHosts) {
+      await h.sysctl("net.ipv4.ip_forward", "1");
+      await h.run(["ip", "route", "add", "default", "via", CLUSTER_LAN_ROUTER]);
+      await installService(h);
+    }
+    for (const [i, n] of NODES.entries()) await addPod(nodeHosts[i]!, n.pod.name, n.pod.ip);
+
+    for (const [i, n] of NODES.entries()) {
+      birds.push(
+        calicoNode({
+          host: nodeHosts[i]!,
+          nodeIp: n.ip,
+          peers: [
+            { address: GW_CLUSTER_IP },
+            ...NODES.filter((o) => o !== n).map((o) => ({ address: o.ip, meshNode: true })),
+          ],
+          // Calico's serviceClusterIPs: every node announces the service CIDR.
+          blocks: [n.block, SERVICE_CIDR],
+        }),
+      );
+    }
+    frr = new FrrDaemon({
+      host: office,
+      routerId: OFFICE_TRANSIT_IP,
+      asn: OFFICE_AS,
+      instance: "frr-office",
+      neighbors: [{ address: GW_TRANSIT_IP, asn: CLUSTER_AS }],
+      // An office router in FRR's default graceful-restart helper mode (the launcher turns GR
+      // off for interop tests): a restarting gateway can keep its routes there.
+      extraConfig: `router bgp ${OFFICE_AS}\n no bgp graceful-restart-disable\n!`,
+    });
+    await Promise.all([...birds.map((b) => b.start()), frr.start()]);
+    await frr.announce(OFFICE_LAN);
+    pg = new Podgate(gw, podgateConfig("advertise"), "podgate");
+    await pg.start();
+    await waitAllEstablished();
+    await waitOfficeHas([POD_CIDR, SERVICE_CIDR], "the office router to learn both aggregates");
+  }, 120_000);
+
+  afterAll(async () => {
+    if (process.env["PODGATE_E2E_LOGS"] === "1" && pg) console.log(pg.logs().slice(-20_000));
+    await lab?.teardown();
+  });
+
+  it("1. laptop → every pod by ICMP and by TCP (HTTP)", async () => {
+    for (const n of NODES) {
+      await waitFor(async () => (await ping(laptop, n.pod.ip)).code === 0, {
+        timeoutMs: 15_000,
+        what: `laptop ping ${n.pod.ip}`,
+      });
+      const r = await ping(laptop, n.pod.ip, 3, 2);
+      expect(r.stdout, r.stdout).toMatch(/3 packets transmitted, 3 received/);
+      const h = await httpGet(laptop, n.pod.ip);
+      // The advertise return path keeps the laptop's own address end to end.
+      expect(h).toEqual({ ok: true, pod: n.pod.name, from: LAPTOP_IP });
+    }
+    // podgate installed each block with its node as next hop.
+    const k = await gwKernel(gw);
+    for (const n of NODES) expect(k.get(n.block), JSON.stringify([...k])).toEqual([n.ip]);
+  });
+
+  it("2. laptop → ClusterIP 10.96.0.10:80 (DNAT on every node); service CIDR is ECMP over the nodes", async () => {
+    const k = await waitKernel(
+      (m) => (m.get(SERVICE_CIDR)?.length ?? 0) === 3,
+      "service CIDR as ECMP over three nodes in the gateway's kernel",
+    );
+    expect(k.get(SERVICE_CIDR)).toEqual(NODES.map((n) => n.ip).sort());
+    const before = await Promise.all(nodeHosts.map(serviceHits));
+    const N = 12;
+    for (let i = 0; i < N; i++) {
+      const h = await httpGet(laptop, CLUSTER_IP);
+      expect(h, `request ${i}`).toMatchObject({ ok: true, pod: NODES[1]!.pod.name });
+    }
+    const after = await Promise.all(nodeHosts.map(serviceHits));
+    const perNode = after.map((a, i) => a - before[i]!);
+    // Every connection was DNATed by a node; with a 5-tuple hash more than one node served.
+    expect(
+      perNode.reduce((a, b) => a + b, 0),
+      JSON.stringify(perNode),
+    ).toBe(N);
+    expect(perNode.filter((x) => x > 0).length, JSON.stringify(perNode)).toBeGreaterThanOrEqual(2);
+  });
+
+  it("7. a cluster peer's 0.0.0.0/0 and office prefix are filtered", async () => {
+    const b = birds[0]!;
+    const node1 = NODES[0]!.ip;
+    const acceptedBefore = (await pg.peer(node1)).prefixesAccepted;
+    const receivedBefore = (await pg.peer(node1)).prefixesReceived;
+    try {
+      await b.announce("0.0.0.0/0", { nextHop: CLUSTER_LAN_ROUTER });
+      await b.announce(OFFICE_LAN, { nextHop: CLUSTER_LAN_ROUTER });
+      // The routes did arrive (so the filter, not the transport, keeps them out).
+      await waitFor(
+        async () => {
+          const p = await pg.peer(node1);
+          if (p.prefixesReceived >= receivedBefore + 2) return true;
+          throw new Error(JSON.stringify(p));
+        },
+        { timeoutMs: 15_000, what: "podgate to receive the two bogus routes from node1" },
+      );
+      expect((await pg.peer(node1)).prefixesAccepted).toBe(acceptedBefore);
+      const rs = await pgRoutes();
+      const bogus = rs.filter(
+        (r) => r.peer === node1 && (r.prefix === "0.0.0.0/0" || r.prefix === OFFICE_LAN),
+      );
+      expect(bogus).toEqual([]);
+      expect(rs.filter((r) => r.prefix === "0.0.0.0/0")).toEqual([]);
+      // The office prefix is known only from the office router.
+      expect(rs.filter((r) => r.prefix === OFFICE_LAN).map((r) => r.peer)).toEqual([OFFICE_TRANSIT_IP]);
+      const k = await gwKernel(gw);
+      expect(k.has("default")).toBe(false);
+      expect(k.get(OFFICE_LAN)).toEqual([OFFICE_TRANSIT_IP]);
+      const officeFromPg = (await officeRoutes())
+        .filter((r) => r.fromPeer === GW_TRANSIT_IP)
+        .map((r) => r.prefix);
+      expect(officeFromPg).not.toContain("0.0.0.0/0");
+    } finally {
+      await b.withdraw("0.0.0.0/0");
+      await b.withdraw(OFFICE_LAN);
+    }
+  });
+
+  it("8. an unused pod address is refused by the gateway (ICMP unreachable, no loop)", async () => {
+    const k = await gwKernel(gw);
+    expect(k.get(POD_CIDR)).toEqual(["unreachable"]);
+    expect(k.get(SERVICE_CIDR)?.length).toBe(3);
+    const t0 = Date.now();
+    const r = await ping(laptop, "10.244.200.1", 1, 3);
+    const ms = Date.now() - t0;
+    expect(r.code, r.stdout).not.toBe(0);
+    expect(r.stdout).toMatch(
+      new RegExp(`From ${GW_TRANSIT_IP.replaceAll(".", "\\.")} .*Destination (Host|Net) Unreachable`),
+    );
+    expect(r.stdout).not.toMatch(/Time to live exceeded/);
+    // Refused at once, not a 3 s timeout.
+    expect(ms).toBeLessThan(2_000);
+    const h = await httpGet(laptop, "10.244.200.1", 3);
+    expect(h.ok).toBe(false);
+    if (!h.ok) expect(h.error).toMatch(/No route to host|Couldn't connect/i);
+  });
+
+  it("3. a new block on a node, with a new pod in it, becomes reachable", async () => {
+    const block = "10.244.1.64/26";
+    const ip = "10.244.1.66";
+    await addPod(nodeHosts[0]!, "pod1b", ip);
+    await birds[0]!.announce(block);
+    await waitFor(
+      async () => (await pgRoutes()).some((r) => r.prefix === block && r.peer === NODES[0]!.ip && r.best),
+      { timeoutMs: 15_000, what: `podgate to learn ${block} from node1` },
+    );
+    await waitKernel((m) => m.get(block)?.[0] === NODES[0]!.ip, `${block} via node1 in the gateway's kernel`);
+    await waitHttp(laptop, ip, "pod1b");
+    const r = await ping(laptop, ip, 2);
+    expect(r.stdout).toMatch(/2 packets transmitted, 2 received/);
+  });
+
+  it("4. a node goes down: its block is withdrawn; a rescheduled pod on another node is reachable", async () => {
+    const n3 = NODES[2]!;
+    await birds[2]!.stop();
+    await waitFor(async () => !(await pgRoutes()).some((r) => r.peer === n3.ip), {
+      timeoutMs: 20_000,
+      what: `podgate to drop every route from ${n3.name}`,
+    });
+    const k = await waitKernel(
+      (m) => !m.has(n3.block) && (m.get(SERVICE_CIDR)?.length ?? 0) === 2,
+      `${n3.block} gone and the service ECMP without ${n3.name} in the gateway's kernel`,
+    );
+    expect(k.get(SERVICE_CIDR)).toEqual([NODES[0]!.ip, NODES[1]!.ip]);
+    // The office router still has the aggregates (other nodes remain), never the block itself.
+    const off = (await officeRoutes()).filter((r) => r.fromPeer === GW_TRANSIT_IP).map((r) => r.prefix);
+    expect(off.sort()).toEqual([POD_CIDR, SERVICE_CIDR].sort());
+    // The old pod address now hits the unreachable aggregate.
+    const dead = await ping(laptop, n3.pod.ip, 1, 2);
+    expect(dead.stdout).toMatch(/Unreachable/);
+
+    // "Rescheduled": the pod comes back on node2 in a new block there.
+    const block = "10.244.2.192/26";
+    const ip = "10.244.2.194";
+    await addPod(nodeHosts[1]!, "pod3r", ip);
+    await birds[1]!.announce(block);
+    await waitKernel((m) => m.get(block)?.[0] === NODES[1]!.ip, `${block} via node2 in the gateway's kernel`);
+    const h = await waitHttp(laptop, ip, "pod3r");
+    expect(h.from).toBe(LAPTOP_IP);
+
+    // node3 comes back for the next scenarios.
+    await birds[2]!.start();
+    await pg.waitEstablished([n3.ip], 30_000);
+    await waitKernel((m) => m.get(n3.block)?.[0] === n3.ip, `${n3.block} back in the gateway's kernel`);
+  });
+
+  it("9. aggregates leave the office router when every node is gone, and come back with one node", async () => {
+    await recover();
+    await Promise.all(birds.map((b) => b.stop()));
+    await waitOfficeHas([], "the office router to lose both aggregates");
+    const k = await waitKernel(
+      (m) => ![...m.keys()].some((p) => p.startsWith("10.244.") || p.startsWith("10.96.")),
+      "no cluster route left in the gateway's kernel",
+    );
+    expect(k.has(POD_CIDR)).toBe(false);
+    // The laptop now gets nothing back from the pods (no route at the office router).
+    expect((await ping(laptop, NODES[0]!.pod.ip, 1, 1)).code).not.toBe(0);
+
+    await birds[0]!.start();
+    await waitOfficeHas([POD_CIDR, SERVICE_CIDR], "the aggregates to return with node1");
+    await waitHttp(laptop, NODES[0]!.pod.ip, NODES[0]!.pod.name);
+
+    await Promise.all(birds.slice(1).map((b) => b.start()));
+    await waitAllEstablished();
+    await waitKernel((m) => (m.get(SERVICE_CIDR)?.length ?? 0) === 3, "all three nodes back");
+  }, 90_000);
+
+  it("5. podgate restart (SIGTERM, routes kept): forwarding continues, the office router re-learns", async () => {
+    await recover();
+    await waitHttp(laptop, NODES[0]!.pod.ip, NODES[0]!.pod.name);
+    // 0.1 s interval for ~12 s across the restart.
+    const loop = laptop.exec(["ping", "-n", "-i", "0.1", "-c", "120", "-W", "1", NODES[0]!.pod.ip], {
+      timeoutMs: 30_000,
+    });
+    await new Promise((r) => setTimeout(r, 1000));
+    const code = await pg.stop();
+    expect(code).toBe(0);
+    // Routes of ours stay in the kernel while podgate is down.
+    const kept = await gwKernel(gw);
+    expect(kept.get(NODES[0]!.block)).toEqual([NODES[0]!.ip]);
+    await pg.start();
+    const r = await loop;
+    const m = /(\d+) packets transmitted, (\d+) received/.exec(r.stdout);
+    expect(m, r.stdout).not.toBeNull();
+    const lost = Number(m![1]) - Number(m![2]);
+    await waitAllEstablished();
+    await waitOfficeHas([POD_CIDR, SERVICE_CIDR], "the office router to re-learn the aggregates");
+    await waitHttp(laptop, NODES[2]!.pod.ip, NODES[2]!.pod.name);
+    const errors = r.stdout.split("\n").filter((l) => l.startsWith("From "));
+    const summary = r.stdout.split("\n").slice(-3).join("\n");
+    expect(
+      lost,
+      `lost ${lost} of ${m![1]} pings across the restart\n${errors.join("\n")}\n${summary}`,
+    ).toBeLessThanOrEqual(1);
+  }, 90_000);
+
+  it.skipIf(!!snatSkip)(
+    `6. returnPath snat: no return route in the cluster, the pod sees the gateway${snatSkip ? ` [skipped: ${snatSkip}]` : ""}`,
+    async () => {
+      await recover();
+      await pg.reload({ ...(podgateConfig("snat") as PodgateYaml), api: { socket: pg.socket } });
+      // The nodes lose the office prefix (podgate no longer advertises it).
+      await waitFor(
+        async () => {
+          for (const h of nodeHosts) {
+            const out = await h.run(["ip", "route", "show", OFFICE_LAN]);
+            if (out.trim() !== "") throw new Error(`${h.name}: ${out}`);
+          }
+          return true;
+        },
+        { timeoutMs: 20_000, what: "every node to drop its route to the office LAN" },
+      );
+      for (const h of nodeHosts) {
+        const via = await h.run(["ip", "route", "get", LAPTOP_IP]);
+        expect(via).toContain(`via ${CLUSTER_LAN_ROUTER}`);
+      }
+      for (const n of NODES) {
+        const h = await waitHttp(laptop, n.pod.ip, n.pod.name);
+        expect(h.from).toBe(GW_CLUSTER_IP);
+      }
+    },
+    60_000,
+  );
+});
