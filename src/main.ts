@@ -13,6 +13,7 @@ import { ConfigError, loadConfigWithWarnings } from "./config/load.ts";
 import type { PodgateConfig } from "./config/types.ts";
 import { createLogger, type Logger } from "./core/log.ts";
 import { NetlinkRouteBackend } from "./dataplane/linux/netlink-backend.ts";
+import { type MssClamp, NftManager, nftDesiredFromConfig } from "./dataplane/linux/nft.ts";
 import { KernelSync } from "./dataplane/sync.ts";
 import { ensureSysctls } from "./dataplane/sysctl.ts";
 import type { ClusterWatcher } from "./discovery/kube.ts";
@@ -81,6 +82,13 @@ async function startDiscovery(
   return watcher;
 }
 
+function mssOf(c: PodgateConfig): MssClamp {
+  const m = c.dataplane.mssClamp;
+  return m === "off" || m === "auto" ? m : Number(m);
+}
+
+const nftDesired = (c: PodgateConfig) => nftDesiredFromConfig({ ...c, mssClamp: mssOf(c) });
+
 function localFilter(c: RibChange, aggregates: ReadonlySet<string>): RibChange {
   const b = c.best;
   if (!b?.peer.local) return c;
@@ -115,6 +123,17 @@ export async function runDaemon(configPath: string): Promise<number> {
       for (const w of next.warnings) log.warn({ path: w.path, line: w.line }, w.message);
       base = next.config;
       speaker.reconfigure(effectiveConfig(base, cluster));
+      if (nft) {
+        try {
+          await nft.apply(nftDesired(base));
+        } catch (e) {
+          const msg = e instanceof Error ? e.message : String(e);
+          return {
+            ok: false,
+            message: `BGP configuration reloaded; nftables kept the previous ruleset: ${msg}`,
+          };
+        }
+      }
       log.info({ config: configPath }, "configuration reloaded");
       return { ok: true, message: "configuration reloaded" };
     } catch (e) {
@@ -133,6 +152,23 @@ export async function runDaemon(configPath: string): Promise<number> {
   const lag = monitorEventLoopDelay({ resolution: 10 });
   lag.enable();
   const kernel = await startDataplane(cfg, speaker, log);
+  // nftables (SNAT return path, MSS clamping) before the speaker: the return path exists before
+  // the office learns the pod routes. Applied at every start so a stale table is replaced.
+  let nft: NftManager | undefined;
+  if (cfg.dataplane.enabled) {
+    nft = new NftManager({ log: log.child({ component: "nftables" }) });
+    try {
+      await nft.apply(nftDesired(cfg));
+    } catch (e) {
+      log.error({ error: e instanceof Error ? e.message : String(e) }, "nftables ruleset rejected");
+      if (cfg.returnPath.mode === "snat") {
+        process.stderr.write("podgate: returnPath.mode snat needs nftables, which failed (see the log)\n");
+        return 1;
+      }
+    }
+  } else if (cfg.returnPath.mode === "snat") {
+    log.warn("returnPath.mode snat needs dataplane.enabled: no SNAT installed");
+  }
   await speaker.start();
   const watcher = await startDiscovery(cfg, log, (state) => {
     cluster = state;
@@ -152,6 +188,7 @@ export async function runDaemon(configPath: string): Promise<number> {
         eventLoopLagMaxMs: Math.round((lag.max / 1e6) * 100) / 100,
         ...(kernel ? { dataplane: kernel.status() } : {}),
         ...(watcher ? { kubernetes: watcher.status() } : {}),
+        ...(nft ? { nftables: nft.status() } : {}),
       }),
       routes: (f) => {
         const r = speaker.routes(f);
@@ -175,6 +212,9 @@ export async function runDaemon(configPath: string): Promise<number> {
       log.info({ signal }, "shutting down");
       await speaker.stop("podgate shutting down");
       if (kernel) await kernel.shutdown(cfg.dataplane.onShutdown);
+      await nft?.shutdown(cfg.dataplane.onShutdown).catch((e: unknown) => {
+        log.warn({ error: e instanceof Error ? e.message : String(e) }, "nftables cleanup failed");
+      });
       await watcher?.stop();
       // Give the NOTIFICATIONs a moment to leave before the sockets close with the process.
       await new Promise((r) => setTimeout(r, 200));

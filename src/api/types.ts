@@ -40,6 +40,8 @@ export interface StatusJson {
   readonly dataplane?: unknown;
   /** Kubernetes API connection: connected, synced, age of the last event, per-resource state. */
   readonly kubernetes?: unknown;
+  /** nftables (table inet podgate): SNAT/MSS state, applies, errors. */
+  readonly nftables?: unknown;
 }
 
 export interface RouteJson {

@@ -739,6 +739,17 @@ export const configSchema: ObjectNode = {
           description:
             "Install an unreachable route for each advertised pod/service aggregate, so traffic to an unused pod address is refused instead of looping back to the office router.",
         },
+        mssClamp: {
+          kind: "string",
+          typeName: "off | auto | integer 536..65495",
+          default: "off",
+          parse: (v) =>
+            v === "off" || v === "auto" || (/^\d+$/.test(v) && Number(v) >= 536 && Number(v) <= 65495)
+              ? { value: v }
+              : { error: "must be off, auto or an integer 536..65495" },
+          description:
+            "TCP MSS clamping for forwarded SYNs between office and cluster (nftables): auto clamps to the route's MTU (use it when a tunnel or a smaller MTU is in the path), a number caps the MSS.",
+        },
         sysctl: {
           kind: "enum",
           values: ["set", "check", "off"],

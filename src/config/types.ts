@@ -118,6 +118,8 @@ export interface PodgateConfig {
     readonly protocol: number;
     readonly metric: number;
     readonly unreachableAggregates: boolean;
+    /** "off" | "auto" | a number as text ("1360"). */
+    readonly mssClamp: string;
     readonly sysctl: "set" | "check" | "off";
     readonly onShutdown: "keep" | "remove";
     readonly convergeTimeout: number;

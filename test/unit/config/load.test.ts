@@ -68,6 +68,7 @@ describe("minimal config", () => {
         protocol: 196,
         metric: 20,
         unreachableAggregates: true,
+        mssClamp: "off",
         sysctl: "set",
         onShutdown: "keep",
         convergeTimeout: 120,
