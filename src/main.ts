@@ -93,7 +93,16 @@ function localFilter(c: RibChange, aggregates: ReadonlySet<string>): RibChange {
   const b = c.best;
   if (!b?.peer.local) return c;
   const text = `${c.prefix.addr}/${c.prefix.len}`;
-  return aggregates.has(text) ? c : { ...c, best: undefined, multipath: [] };
+  if (aggregates.has(text)) return c;
+  // Explicit fields, not a spread: a RibChange may compute fields lazily on its prototype.
+  return {
+    key: c.key,
+    prefix: c.prefix,
+    best: undefined,
+    previous: c.previous,
+    multipath: [],
+    reason: c.reason,
+  };
 }
 
 export async function runDaemon(configPath: string): Promise<number> {
