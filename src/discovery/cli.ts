@@ -2,11 +2,14 @@
  * `podgate discover` (one-shot list of the cluster, a readable summary or --json) and
  * `podgate render calico` (argument parsing and optional discovery around the pure renderer in
  * src/render/calico.ts). Both take --kubeconfig; without it the usual lookup applies
- * ($KUBECONFIG, ~/.kube/config, in-cluster service account).
+ * ($KUBECONFIG, ~/.kube/config, in-cluster service account). `podgate audit` asks the running
+ * daemon (GET /v1/audit) and renders the findings of src/discovery/audit.ts.
  */
 import { parseArgs } from "node:util";
+import { apiRequest } from "../api/client.ts";
 import { renderTable } from "../cli/table.ts";
 import { type CalicoApiVersion, CalicoRenderError, renderCalico } from "../render/calico.ts";
+import { type AuditJson, formatAudit } from "./audit.ts";
 import { describeError, listClusterObjects, loadKubeConfig, type ResourceKey } from "./kube.ts";
 import { type ClusterState, deriveClusterState, desiredPeers, staticRoutes } from "./model.ts";
 
@@ -297,4 +300,54 @@ export async function runRenderCalico(argv: readonly string[], io: DiscoveryIo):
     }
     throw e;
   }
+}
+
+export const AUDIT_USAGE = `usage: podgate audit [--socket PATH] [--json]
+
+Compares what each node should advertise (Kubernetes API: BlockAffinities, IPPools, Ready nodes)
+with what BGP delivered to the running daemon, and says what to fix. Exit status: 0 no errors,
+3 at least one error finding, 1 the daemon cannot be reached, 2 bad usage.
+`;
+
+/** Exit status of `podgate audit` when at least one finding is an error (1 is "daemon unreachable"). */
+export const AUDIT_EXIT_ERRORS = 3;
+
+export async function runAudit(
+  argv: readonly string[],
+  io: DiscoveryIo,
+  opts: { defaultSocket?: string } = {},
+): Promise<number> {
+  let values: { socket?: string | undefined; json?: boolean | undefined; help?: boolean | undefined };
+  try {
+    values = parseArgs({
+      args: [...argv],
+      options: {
+        socket: { type: "string" },
+        json: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
+    }).values;
+  } catch (e) {
+    io.err(`podgate audit: ${(e as Error).message}\n\n${AUDIT_USAGE}`);
+    return 2;
+  }
+  if (values.help) {
+    io.out(AUDIT_USAGE);
+    return 0;
+  }
+  const socket =
+    values.socket ?? process.env["PODGATE_SOCKET"] ?? opts.defaultSocket ?? "/run/podgate/podgate.sock";
+  let body: AuditJson;
+  try {
+    body = await apiRequest<AuditJson>(socket, "GET", "/v1/audit");
+  } catch (e) {
+    io.err(`podgate audit: ${(e as Error).message}\n`);
+    return 1;
+  }
+  if (!Array.isArray(body?.findings)) {
+    io.err("podgate audit: the daemon's answer has no findings (older podgate without /v1/audit?)\n");
+    return 1;
+  }
+  io.out(values.json ? `${JSON.stringify(body, null, 2)}\n` : formatAudit(body.findings));
+  return body.findings.some((f) => f.severity === "error") ? AUDIT_EXIT_ERRORS : 0;
 }
