@@ -230,7 +230,7 @@ export function audit(
       what: `the session with ${p.address} (AS ${p.asn}) is ${p.state}: ${info}`,
       why: n
         ? n.ready
-          ? `${n.name} is Ready, so its calico-node should answer; its ${plural(confirmed, "confirmed block")} reach podgate only through BGP`
+          ? `${n.name} is Ready, so its calico-node should answer; podgate learns its ${plural(confirmed, "confirmed block")} only through this session`
           : `${n.name} is NotReady, so its BIRD is probably down with it`
         : "routes this peer reflects from the cluster are missing while it is down",
       fix,
