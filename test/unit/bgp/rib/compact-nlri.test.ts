@@ -19,7 +19,7 @@ import {
 } from "../../../../src/bgp/wire/index.ts";
 import { compactNlri } from "../../../../src/bgp/wire/update.ts";
 
-const TEXTS = [
+const EDGES = [
   "0.0.0.0/0",
   "10.0.0.0/8",
   "10.1.2.64/26",
@@ -27,10 +27,12 @@ const TEXTS = [
   "128.0.0.0/1",
   "192.0.2.1/32",
 ];
+// Enough prefixes for the compact form (NLRI fields of more than 64 octets).
+const TEXTS = [...EDGES, ...Array.from({ length: 40 }, (_, i) => `172.16.${i}.192/26`)];
 
 describe("compact IPv4 NLRI", () => {
   it("numeric keys round-trip to the canonical Prefix", () => {
-    for (const t of TEXTS) {
+    for (const t of EDGES) {
       const p = parsePrefix(t);
       const k = prefixKey(p) as number;
       expect(ipv4PrefixOfKey(k)).toEqual(p);
@@ -53,6 +55,13 @@ describe("compact IPv4 NLRI", () => {
       expect(u.nlri).toEqual(nlri);
       expect(u.nlri).toBe(u.nlri); // built once
       expect(Object.keys(u)).toContain("nlri");
+      // A short NLRI field is decoded eagerly, with the same result.
+      const small = decodeMessage(
+        encodeUpdate({ attributes, nlri: nlri.slice(0, 3) }, opts),
+        opts,
+      ) as UpdateMessage;
+      expect(compactNlri(small)).toBeUndefined();
+      expect(small.nlri).toEqual(nlri.slice(0, 3));
     }
   });
 
