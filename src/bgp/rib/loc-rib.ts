@@ -47,6 +47,29 @@ class Change implements RibChange {
 }
 
 /**
+ * The change for a brand-new prefix whose only candidate is the best: one field, everything
+ * else derived (a large initial ingest is made of these).
+ */
+class NewRoute implements RibChange {
+  constructor(readonly best: Path) {}
+  get key(): RouteKey {
+    return this.best.key;
+  }
+  get prefix(): Prefix {
+    return this.best.prefix;
+  }
+  get previous(): undefined {
+    return undefined;
+  }
+  get multipath(): readonly Path[] {
+    return [this.best];
+  }
+  get reason(): BestPathReason {
+    return "only-path";
+  }
+}
+
+/**
  * A prefix that needs more than a bare Path: several candidates, a pending change, or a
  * reported best that differs from its only candidate. The usual prefix — one candidate that
  * is the reported best — is stored in the map as the Path itself (no entry object): that is
@@ -110,9 +133,16 @@ export class LocRib {
    * `fresh`, a brand-new prefix not reported yet) or a RibEntry.
    */
   private readonly entries = new Map<RouteKey, Path | RibEntry>();
-  /** Keys of prefixes created since the last flush: nothing has been reported for them yet. */
-  private fresh: RouteKey[] = [];
+  /**
+   * Paths of prefixes created since the last flush (nothing reported for them yet), from
+   * index `freshAt` on (a sliced flush may leave some). While `freshExact` holds, each is
+   * still the bare value in `entries` (nothing touched it since), so flush() needs no lookup.
+   */
+  private fresh: Path[] = [];
+  private freshAt = 0;
+  private freshExact = true;
   private dirty: RibEntry[] = [];
+  private dirtyAt = 0;
   private paths = 0;
 
   constructor(private readonly opts: DecisionOptions = {}) {}
@@ -129,7 +159,7 @@ export class LocRib {
 
   /** True when mutations are waiting for flush(). */
   get pending(): boolean {
-    return this.dirty.length > 0 || this.fresh.length > 0;
+    return this.dirtyAt < this.dirty.length || this.freshAt < this.fresh.length;
   }
 
   private touch(e: RibEntry): void {
@@ -145,6 +175,7 @@ export class LocRib {
    */
   private entryFor(key: RouteKey, v: Path | RibEntry): RibEntry {
     if (v instanceof RibEntry) return v;
+    this.freshExact = false;
     const e = new RibEntry(key, v.storedPrefix, v, v);
     this.entries.set(key, e);
     return e;
@@ -155,7 +186,7 @@ export class LocRib {
     const v = this.entries.get(path.key);
     if (v === undefined) {
       this.entries.set(path.key, path);
-      this.fresh.push(path.key);
+      this.fresh.push(path);
       this.paths++;
       return;
     }
@@ -267,6 +298,7 @@ export class LocRib {
     const v = this.entries.get(path.key);
     if (v !== undefined && !(v instanceof RibEntry)) {
       if (samePath(v, path)) {
+        this.freshExact = false;
         this.entries.set(path.key, path);
         return;
       }
@@ -304,14 +336,21 @@ export class LocRib {
   /**
    * Runs the decision process for every prefix touched since the last flush and returns one
    * change per prefix whose best path or ECMP set differs from what was last reported.
+   * `limit`: decide at most that many prefixes (new ones first, in arrival order) and leave the
+   * rest pending for the next call, so a huge batch can be spread over several macrotasks.
+   * Each prefix is still reported at most once per call and in the order of its mutations.
    */
-  flush(): RibChange[] {
+  flush(limit = Number.POSITIVE_INFINITY): RibChange[] {
     const out: RibChange[] = [];
     const reach = this.opts.nextHopReachable;
     const fresh = this.fresh;
-    this.fresh = [];
-    for (const key of fresh) {
-      const v = this.entries.get(key);
+    const exact = this.freshExact;
+    let budget = limit;
+    let i = this.freshAt;
+    const fEnd = Math.min(fresh.length, i + budget);
+    for (; i < fEnd; i++) {
+      const p = fresh[i]!;
+      const v = exact ? p : this.entries.get(p.key);
       if (v === undefined) continue;
       if (v instanceof RibEntry) {
         // entryFor() took the bare path for a reported best; for a fresh prefix it never was.
@@ -320,14 +359,24 @@ export class LocRib {
       }
       // Untouched new prefix with one candidate: it is the best (if its next hop resolves).
       if (reach && !reach(v)) {
-        this.entries.set(key, new RibEntry(key, v.storedPrefix, v, undefined));
+        this.entries.set(v.key, new RibEntry(v.key, v.storedPrefix, v, undefined));
         continue;
       }
-      out.push(new Change(key, v.storedPrefix, v, undefined, undefined, "only-path"));
+      out.push(new NewRoute(v));
     }
+    budget -= i - this.freshAt;
+    if (i < fresh.length) {
+      this.freshAt = i;
+      return out; // dirty entries may include fresh ones not corrected yet: they wait
+    }
+    this.fresh = [];
+    this.freshAt = 0;
+    this.freshExact = true;
     const dirty = this.dirty;
-    this.dirty = [];
-    for (const e of dirty) {
+    let j = this.dirtyAt;
+    const dEnd = Math.min(dirty.length, j + budget);
+    for (; j < dEnd; j++) {
+      const e = dirty[j]!;
       e.dirty = false;
       const c = e.cands;
       const prevBest = e.best;
@@ -348,7 +397,20 @@ export class LocRib {
       if (samePath(prevBest, r.best) && sameSet(prevMp ?? NONE, e.mp ?? NONE)) continue;
       out.push(new Change(e.key, e.storedPrefix, r.best, prevBest, e.mp, r.reason));
     }
+    if (j < dirty.length) {
+      this.dirtyAt = j;
+    } else {
+      this.dirty = [];
+      this.dirtyAt = 0;
+    }
     return out;
+  }
+
+  /** True when nothing has been reported yet for this (new) prefix. */
+  private isFresh(key: RouteKey): boolean {
+    const f = this.fresh;
+    for (let i = this.freshAt; i < f.length; i++) if (f[i]!.key === key) return true;
+    return false;
   }
 
   /** The prefix's candidates and its best/ECMP set as of the last flush. */
@@ -359,7 +421,7 @@ export class LocRib {
   getKey(key: RouteKey): LocRibEntryView | undefined {
     const v = this.entries.get(key);
     if (v === undefined) return undefined;
-    if (this.fresh.length > 0 && this.fresh.includes(key)) {
+    if (this.isFresh(key)) {
       // Nothing reported yet for a fresh prefix (a RibEntry's `best` is only tentative here).
       const paths = v instanceof RibEntry ? v.paths : [v];
       return { key, prefix: v.prefix, paths, best: undefined, multipath: NONE };
@@ -372,7 +434,10 @@ export class LocRib {
    * commands). Call it with nothing pending (after flush()).
    */
   *selected(): IterableIterator<LocRibEntryView> {
-    const fresh = this.fresh.length > 0 ? new Set(this.fresh) : undefined;
+    const fresh =
+      this.freshAt < this.fresh.length
+        ? new Set(this.fresh.slice(this.freshAt).map((p) => p.key))
+        : undefined;
     for (const [key, v] of this.entries) {
       if (fresh?.has(key)) continue; // nothing reported yet
       if (v instanceof RibEntry) {
