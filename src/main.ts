@@ -16,6 +16,7 @@ import { NetlinkRouteBackend } from "./dataplane/linux/netlink-backend.ts";
 import { type MssClamp, NftManager, nftDesiredFromConfig } from "./dataplane/linux/nft.ts";
 import { KernelSync } from "./dataplane/sync.ts";
 import { ensureSysctls } from "./dataplane/sysctl.ts";
+import { audit, auditJson } from "./discovery/audit.ts";
 import type { ClusterWatcher } from "./discovery/kube.ts";
 import { effectiveConfig } from "./discovery/merge.ts";
 import { type ClusterState, staticRoutes } from "./discovery/model.ts";
@@ -207,6 +208,8 @@ export async function runDaemon(configPath: string): Promise<number> {
         };
       },
       resetPeer: (a, m) => speaker.resetPeer(a, m),
+      audit: () =>
+        cluster ? auditJson(audit(cluster, speaker.routes().routes, speaker.status().peers)) : undefined,
       reload: serialReload,
     },
     log,

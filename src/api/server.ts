@@ -1,7 +1,7 @@
 /**
  * The local control API: HTTP/1.1 on a unix socket (0600, so only root and the podgate
  * user can talk to it) or, when configured as host:port, on loopback only.
- * Routes: GET /v1/status, GET /v1/routes[?prefix=&peer=], POST /v1/peers/<address>/reset,
+ * Routes: GET /v1/status, GET /v1/routes[?prefix=&peer=], GET /v1/audit, POST /v1/peers/<address>/reset,
  * POST /v1/reload.
  */
 import { chmod, mkdir, rm } from "node:fs/promises";
@@ -38,6 +38,12 @@ export async function startApiServer(endpoint: string, view: DaemonView, log: Lo
         if (prefix) filter.prefix = prefix;
         if (peer) filter.peer = peer;
         return send(res, 200, view.routes(filter));
+      }
+      if (req.method === "GET" && path === "/v1/audit") {
+        const a = view.audit?.();
+        return a
+          ? send(res, 200, a)
+          : send(res, 503, { error: "no cluster state: kubernetes discovery is off or not synced yet" });
       }
       const reset = /^\/v1\/peers\/([^/]+)\/reset$/.exec(path);
       if (req.method === "POST" && reset) {

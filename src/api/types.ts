@@ -79,4 +79,6 @@ export interface DaemonView {
   routes(filter?: { prefix?: string; peer?: string }): RoutesJson;
   resetPeer(address: string, message?: string): boolean;
   reload?(): Promise<{ ok: boolean; message: string }>;
+  /** Route audit (discovery vs BGP); undefined while there is no cluster state. */
+  audit?(): unknown;
 }

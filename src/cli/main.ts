@@ -24,6 +24,7 @@ commands:
                                openwrt, edgeos); see 'podgate render --help'
   render laptop --os O         laptop routes and split DNS (linux, macos, windows)
   render calico                Calico resources the cluster needs (BGPPeer, pools, ...)
+  audit [--json]               what the cluster should advertise vs what BGP delivered
   discover [--kubeconfig F] [--json]
                                read the cluster once: nodes, pools, blocks, AS, services
   version
@@ -157,6 +158,14 @@ export async function main(argv: readonly string[]): Promise<number> {
       case "render": {
         const { runRender } = await import("../render/cli.ts");
         return await runRender(rest, { out: (s) => process.stdout.write(s), err });
+      }
+      case "audit": {
+        const { runAudit } = await import("../discovery/cli.ts");
+        return await runAudit(
+          rest,
+          { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) },
+          { defaultSocket: DEFAULT_SOCKET },
+        );
       }
       case "reload": {
         const { values } = parseArgs({ args: rest, options: { socket: { type: "string" } } });
