@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian packages podgate's tests and demo use (BGP daemons for interop,
-# iproute2 for namespaces, a compiler for the TCP-MD5 addon). Idempotent; needs root.
+# iproute2 for namespaces, a compiler for the TCP-MD5 addon, systemd-analyze and shellcheck for
+# the gateway/ file checks). Idempotent; needs root.
 set -euo pipefail
 pkgs=(bird2 frr gobgpd openbgpd exabgp iproute2 iputils-ping nftables wireguard-tools wireguard-go
-  tcpdump iperf3 curl procps psmisc python3 make g++ ca-certificates)
+  tcpdump iperf3 curl procps psmisc python3 make g++ ca-certificates systemd shellcheck util-linux)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
