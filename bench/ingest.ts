@@ -40,6 +40,8 @@ export interface IngestResult {
   rssAfterKiB: number;
   bytesPerRoute: number;
   cpuSeconds: number;
+  /** Target's own longest event-loop block over its life (podgate only; start-up included). */
+  loopLagMaxMs?: number;
   error?: string;
 }
 
@@ -105,6 +107,7 @@ export async function runIngest(opts: {
             await sleep(3000);
             r.rssAfterKiB = rssKiB(pid);
             r.bytesPerRoute = ((r.rssAfterKiB - r.rssBeforeKiB) * 1024) / n;
+            if (target.extra) r.loopLagMaxMs = (await target.extra())["eventLoopLagMaxMs"];
             if (gen.count("down") > 0 || gen.count("notification") > 0) {
               r.error = `session went down during the run: ${JSON.stringify(gen.events.filter((e) => e.ev !== "stats").slice(-3))}`;
             }
@@ -115,7 +118,7 @@ export async function runIngest(opts: {
             await target.stop();
           }
           log(
-            `  ${name}: ${r.seconds.toFixed(2)} s, ${fmtInt(r.prefixesPerSecond)}/s, ${r.bytesPerRoute.toFixed(0)} B/route${r.error ? ` ERROR ${r.error}` : ""}`,
+            `  ${name}: ${r.seconds.toFixed(2)} s, ${fmtInt(r.prefixesPerSecond)}/s, ${r.bytesPerRoute.toFixed(0)} B/route${r.loopLagMaxMs !== undefined ? `, max event-loop lag ${r.loopLagMaxMs.toFixed(0)} ms` : ""}${r.error ? ` ERROR ${r.error}` : ""}`,
           );
           results.push(r);
           await sleep(500);

@@ -58,6 +58,11 @@ const VERSION = "0.1.0";
 /** API-derived routes lose to BGP-learned ones (RFC 4271 §9.1.2.1: higher LOCAL_PREF wins). */
 const STATIC_LOCAL_PREF = 50;
 const AGGREGATE_LOCAL_PREF = 1;
+/**
+ * Loc-RIB prefixes decided per macrotask. A 1M-route flush in one go blocked the event loop
+ * for seconds (keepalives late); slices let timers and socket reads run in between.
+ */
+const FLUSH_SLICE = 50_000;
 
 interface AggregateState {
   readonly prefix: Prefix;
@@ -398,7 +403,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
       addPathSend,
     });
     // Make sure pending Loc-RIB changes are settled before the initial dump.
-    this.flushNow();
+    this.flushNow(Number.POSITIVE_INFINITY);
     e.adjOut.refresh(this.locRib, true);
     this.sendPending(e);
     // RFC 4724 §2: End-of-RIB after the initial table, for every negotiated family.
@@ -558,11 +563,18 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     });
   }
 
-  private flushNow(): void {
-    let changes = this.locRib.flush();
+  /** Decides up to `limit` prefixes and hands their changes on; the rest go to the next macrotask. */
+  private flushNow(limit = FLUSH_SLICE): void {
+    const changes = this.locRib.flush(limit);
+    if (this.locRib.pending) this.scheduleFlush();
     if (changes.length === 0) return;
     // Aggregates follow the cluster routes of this flush; their own changes join the batch.
-    if (this.trackAggregates(changes)) changes = [...changes, ...this.locRib.flush()];
+    if (this.trackAggregates(changes)) {
+      const more = this.locRib.flush(limit);
+      this.trackAggregates(more); // a slice may have brought more cluster routes
+      for (const c of more) changes.push(c);
+      if (this.locRib.pending) this.scheduleFlush();
+    }
     for (const e of this.peers.values()) {
       if (!e.adjOut) continue;
       e.adjOut.apply(changes);
