@@ -6,7 +6,9 @@
  */
 
 import { monitorEventLoopDelay } from "node:perf_hooks";
+import { startMetricsServer } from "./api/metrics.ts";
 import { startApiServer } from "./api/server.ts";
+import type { StatusJson } from "./api/types.ts";
 import type { RibChange } from "./bgp/rib/index.ts";
 import { Speaker } from "./bgp/speaker.ts";
 import { ConfigError, loadConfigWithWarnings } from "./config/load.ts";
@@ -161,6 +163,14 @@ export async function runDaemon(configPath: string): Promise<number> {
   // Event-loop lag is the first thing to degrade under load (hold timers ride on it).
   const lag = monitorEventLoopDelay({ resolution: 10 });
   lag.enable();
+  // Ready (for /readyz) once every peer delivered its table, or the converge timeout passed.
+  let initialSynced = false;
+  speaker.once("initial-sync", () => {
+    initialSynced = true;
+  });
+  setTimeout(() => {
+    initialSynced = true;
+  }, cfg.dataplane.convergeTimeout * 1000).unref();
   const kernel = await startDataplane(cfg, speaker, log);
   // nftables (SNAT return path, MSS clamping) before the speaker: the return path exists before
   // the office learns the pod routes. Applied at every start so a stale table is replaced.
@@ -189,17 +199,18 @@ export async function runDaemon(configPath: string): Promise<number> {
       log.error({ error: e instanceof Error ? e.message : String(e) }, "cannot apply the discovered cluster");
     }
   });
+  const statusJson = (): StatusJson => ({
+    ...speaker.status(),
+    eventLoopLagP99Ms: Math.round((lag.percentile(99) / 1e6) * 100) / 100,
+    eventLoopLagMaxMs: Math.round((lag.max / 1e6) * 100) / 100,
+    ...(kernel ? { dataplane: kernel.status() } : {}),
+    ...(watcher ? { kubernetes: watcher.status() } : {}),
+    ...(nft ? { nftables: nft.status() } : {}),
+  });
   const api = await startApiServer(
     cfg.api.socket,
     {
-      status: () => ({
-        ...speaker.status(),
-        eventLoopLagP99Ms: Math.round((lag.percentile(99) / 1e6) * 100) / 100,
-        eventLoopLagMaxMs: Math.round((lag.max / 1e6) * 100) / 100,
-        ...(kernel ? { dataplane: kernel.status() } : {}),
-        ...(watcher ? { kubernetes: watcher.status() } : {}),
-        ...(nft ? { nftables: nft.status() } : {}),
-      }),
+      status: statusJson,
       routes: (f) => {
         const r = speaker.routes(f);
         if (!kernel) return r;
@@ -214,6 +225,16 @@ export async function runDaemon(configPath: string): Promise<number> {
     },
     log,
   );
+  const metrics = cfg.metrics.enabled
+    ? await startMetricsServer(
+        {
+          address: cfg.metrics.address,
+          allowNonLoopback: cfg.metrics.allowNonLoopback,
+          log: log.child({ component: "metrics" }),
+        },
+        { status: statusJson, ready: () => initialSynced },
+      )
+    : undefined;
   log.info({ routerId: cfg.routerId, asn: cfg.asn, peers: cfg.peers.length }, "podgate started");
 
   return await new Promise<number>((resolve) => {
@@ -231,6 +252,7 @@ export async function runDaemon(configPath: string): Promise<number> {
       // Give the NOTIFICATIONs a moment to leave before the sockets close with the process.
       await new Promise((r) => setTimeout(r, 200));
       await api.close();
+      await metrics?.close();
       resolve(0);
     };
     process.on("SIGTERM", () => void shutdown("SIGTERM"));

@@ -596,6 +596,26 @@ export const configSchema: ObjectNode = {
         },
       },
     },
+    metrics: {
+      kind: "object",
+      defaulted: true,
+      description: "Prometheus /metrics, /healthz and /readyz over HTTP (opt-in).",
+      fields: {
+        enabled: { kind: "boolean", default: false, description: "Serve metrics and health endpoints." },
+        address: {
+          kind: "string",
+          typeName: "host:port",
+          default: "127.0.0.1:9179",
+          description: "Listen address; loopback only unless allowNonLoopback.",
+        },
+        allowNonLoopback: {
+          kind: "boolean",
+          default: false,
+          description:
+            "Allow a non-loopback address (exposes peer addresses, names and counts to the network).",
+        },
+      },
+    },
     log: {
       kind: "object",
       defaulted: true,

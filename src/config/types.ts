@@ -107,6 +107,11 @@ export interface PodgateConfig {
   readonly asn: number;
   readonly listen: { readonly enabled: boolean; readonly address: string; readonly port: number };
   readonly api: { readonly socket: string };
+  readonly metrics: {
+    readonly enabled: boolean;
+    readonly address: string;
+    readonly allowNonLoopback: boolean;
+  };
   readonly log: { readonly level: "trace" | "debug" | "info" | "warn" | "error" };
   readonly defaults: { readonly holdTime: number; readonly connectRetryTime: number };
   readonly cluster: { readonly podCIDRs: readonly string[]; readonly serviceCIDRs: readonly string[] };

@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
+const METRICS_PORT = 40_000 + (process.pid % 20_000);
 const BIN = new URL("../../../bin/podgate.js", import.meta.url).pathname;
 
 function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -59,6 +60,7 @@ describe("podgate status/routes against a running daemon", () => {
         "listen: { enabled: false }",
         // The root namespace of a developer's machine or CI: never touch its routes or sysctls.
         "dataplane: { enabled: false }",
+        `metrics: { enabled: true, address: "127.0.0.1:${METRICS_PORT}" }`,
         `api: { socket: ${sock} }`,
         "log: { level: warn }",
         "peers:",
@@ -95,6 +97,11 @@ describe("podgate status/routes against a running daemon", () => {
       }
       expect(p.address).toBe("192.0.2.1");
       expect(p.state).toBe("Active");
+
+      // Opt-in metrics on loopback: the peer shows up by state.
+      const scrape = await (await fetch(`http://127.0.0.1:${METRICS_PORT}/metrics`)).text();
+      expect(scrape).toMatch(/podgate_bgp_peers\{state="Active"\} 1/);
+      expect((await fetch(`http://127.0.0.1:${METRICS_PORT}/healthz`)).status).toBe(200);
 
       const table = await run(["status", "--socket", sock]);
       expect(table.stdout).toMatch(/\| 192\.0\.2\.1 +\| 65010 +\| office +\| Active +\|/);

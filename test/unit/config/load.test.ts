@@ -59,6 +59,7 @@ describe("minimal config", () => {
       asn: 64512,
       listen: { enabled: true, address: "::", port: 179 },
       api: { socket: "/run/podgate/podgate.sock" },
+      metrics: { enabled: false, address: "127.0.0.1:9179", allowNonLoopback: false },
       cluster: { podCIDRs: [], serviceCIDRs: [] },
       office: { prefixes: [], advertise: "aggregate" },
       returnPath: { mode: "advertise" },
