@@ -25,6 +25,7 @@ commands:
   render laptop --os O         laptop routes and split DNS (linux, macos, windows)
   render calico                Calico resources the cluster needs (BGPPeer, pools, ...)
   audit [--json]               what the cluster should advertise vs what BGP delivered
+  doctor [--probe] [--json]    check the gateway and explain what is wrong; see 'podgate doctor --help'
   discover [--kubeconfig F] [--json]
                                read the cluster once: nodes, pools, blocks, AS, services
   version
@@ -162,6 +163,14 @@ export async function main(argv: readonly string[]): Promise<number> {
       case "audit": {
         const { runAudit } = await import("../discovery/cli.ts");
         return await runAudit(
+          rest,
+          { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) },
+          { defaultSocket: DEFAULT_SOCKET },
+        );
+      }
+      case "doctor": {
+        const { runDoctor } = await import("../doctor/cli.ts");
+        return await runDoctor(
           rest,
           { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) },
           { defaultSocket: DEFAULT_SOCKET },
