@@ -264,6 +264,17 @@ describe.skipIf(!!skip)("e2e: office laptop → pods and ClusterIPs through podg
     await waitAllEstablished();
     await waitOfficeHas([POD_CIDR, SERVICE_CIDR], "the office router to have both aggregates");
     await waitKernel((m) => (m.get(SERVICE_CIDR)?.length ?? 0) === 3, "the service CIDR via all three nodes");
+    // The advertise return path: every node routes the office LAN via the gateway.
+    await waitFor(
+      async () => {
+        for (const h of nodeHosts) {
+          const out = await h.run(["ip", "route", "show", OFFICE_LAN]);
+          if (!out.includes(`via ${GW_CLUSTER_IP}`)) throw new Error(`${h.name}: ${out.trim()}`);
+        }
+        return true;
+      },
+      { timeoutMs: 15_000, what: "every node to route the office LAN via the gateway" },
+    );
   }
 
   beforeAll(async () => {
@@ -525,30 +536,57 @@ describe.skipIf(!!skip)("e2e: office laptop → pods and ClusterIPs through podg
     ).toBeLessThanOrEqual(1);
   }, 90_000);
 
+  /** Waits until no node has a route to the office LAN (only podgate ever gives them one). */
+  async function waitNoOfficeRouteOnNodes(what: string): Promise<void> {
+    await waitFor(
+      async () => {
+        for (const h of nodeHosts) {
+          const out = await h.run(["ip", "route", "show", OFFICE_LAN]);
+          if (out.trim() !== "") {
+            const pgView = (await pgRoutes()).filter((r) => r.prefix === OFFICE_LAN);
+            throw new Error(`${h.name}: ${out.trim()}; podgate: ${JSON.stringify(pgView)}`);
+          }
+        }
+        return true;
+      },
+      { timeoutMs: 15_000, what },
+    );
+    for (const h of nodeHosts) {
+      const via = await h.run(["ip", "route", "get", LAPTOP_IP]);
+      expect(via).toContain(`via ${CLUSTER_LAN_ROUTER}`);
+    }
+  }
+
+  const snatTitle = (t: string) => `${t}${snatSkip ? ` [skipped: ${snatSkip}]` : ""}`;
+
   it.skipIf(!!snatSkip)(
-    `6. returnPath snat: no return route in the cluster, the pod sees the gateway${snatSkip ? ` [skipped: ${snatSkip}]` : ""}`,
+    snatTitle("6a. reload advertise → snat: podgate withdraws the office prefix from the nodes"),
     async () => {
       await recover();
+      for (const h of nodeHosts)
+        expect(await h.run(["ip", "route", "show", OFFICE_LAN])).toContain(GW_CLUSTER_IP);
       await pg.reload({ ...(podgateConfig("snat") as PodgateYaml), api: { socket: pg.socket } });
-      // The nodes lose the office prefix (podgate no longer advertises it).
-      await waitFor(
-        async () => {
-          for (const h of nodeHosts) {
-            const out = await h.run(["ip", "route", "show", OFFICE_LAN]);
-            if (out.trim() !== "") throw new Error(`${h.name}: ${out}`);
-          }
-          return true;
-        },
-        { timeoutMs: 20_000, what: "every node to drop its route to the office LAN" },
-      );
-      for (const h of nodeHosts) {
-        const via = await h.run(["ip", "route", "get", LAPTOP_IP]);
-        expect(via).toContain(`via ${CLUSTER_LAN_ROUTER}`);
-      }
+      await waitNoOfficeRouteOnNodes("every node to drop its route to the office LAN after the reload");
+    },
+    60_000,
+  );
+
+  it.skipIf(!!snatSkip)(
+    snatTitle("6. returnPath snat (fresh start): no return route in the cluster, the pod sees the gateway"),
+    async () => {
+      await pg.stop();
+      pg.writeConfig({ ...(podgateConfig("snat") as PodgateYaml), api: { socket: pg.socket } });
+      await pg.start();
+      await waitAllEstablished();
+      await waitOfficeHas([POD_CIDR, SERVICE_CIDR], "the office router to have both aggregates");
+      await waitNoOfficeRouteOnNodes("no node to have a route to the office LAN in snat mode");
       for (const n of NODES) {
         const h = await waitHttp(laptop, n.pod.ip, n.pod.name);
         expect(h.from).toBe(GW_CLUSTER_IP);
       }
+      // ICMP too (masquerade handles it), and the ClusterIP through a node's DNAT.
+      expect((await ping(laptop, NODES[2]!.pod.ip, 2)).stdout).toMatch(/2 packets transmitted, 2 received/);
+      expect(await httpGet(laptop, CLUSTER_IP)).toMatchObject({ ok: true, pod: NODES[1]!.pod.name });
     },
     60_000,
   );
