@@ -324,6 +324,11 @@ describe.skipIf(!!skip)("e2e: static mode — routes from the Kubernetes API, no
       what: "podgate reconnected to the API",
     });
     await waitKernel(gw, up);
+    // The restarted server has no history before its start: podgate's resumed watches got 410
+    // and it re-read the cluster (a relist) without churning a single route.
+    const stats = await api.stats();
+    expect(stats.lists["blockaffinities"] ?? 0, JSON.stringify(stats)).toBeGreaterThanOrEqual(1);
+    expect(stats.lists["nodes"] ?? 0, JSON.stringify(stats)).toBeGreaterThanOrEqual(1);
     // State continues: a change made after the restart arrives.
     const NEW_BLOCK = "172.16.1.64/26";
     await api.apply("blockaffinities", blockAffinity("node1", NEW_BLOCK));

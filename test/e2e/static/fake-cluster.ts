@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type KObject, kubeconfigYaml, type ResourceName } from "../../fakes/k8s-api/server.ts";
 import { type Host, type LabProcess, waitFor } from "../../lab/netns.ts";
-import type { RunnerCommand } from "./kube-runner.ts";
+import type { RunnerCommand, RunnerStats } from "./kube-runner.ts";
 
 const RUNNER = fileURLToPath(new URL("./kube-runner.ts", import.meta.url));
 const REPO_ROOT = fileURLToPath(new URL("../../../", import.meta.url));
@@ -86,14 +86,33 @@ export class FakeCluster {
     return this.send({ op: "delete", res, name });
   }
 
-  private async send(cmd: Omit<RunnerCommand, "id">): Promise<void> {
+  /** Requests this run of the server has seen (a restart starts from zero). */
+  async stats(): Promise<RunnerStats> {
+    const proc = this.proc;
+    const id = await this.write({ op: "stats" });
+    return waitFor(
+      () => {
+        const m = new RegExp(`^stats ${id} (.*)$`, "m").exec(proc?.log() ?? "");
+        return m ? (JSON.parse(m[1] ?? "") as RunnerStats) : undefined;
+      },
+      { timeoutMs: 5_000, intervalMs: 25, what: `kube-runner stats ${id}` },
+    );
+  }
+
+  private async write(cmd: Omit<RunnerCommand, "id">): Promise<number> {
     const proc = this.proc;
     if (!proc?.running() || !proc.child.stdin) throw new Error("kube-runner is not running");
     const id = this.nextId++;
     proc.child.stdin.write(`${JSON.stringify({ id, ...cmd })}\n`);
+    return id;
+  }
+
+  private async send(cmd: Omit<RunnerCommand, "id">): Promise<void> {
+    const proc = this.proc;
+    const id = await this.write(cmd);
     await waitFor(
       () => {
-        const log = proc.log();
+        const log = proc?.log() ?? "";
         const nack = new RegExp(`^nack ${id} (.*)$`, "m").exec(log);
         if (nack) throw new Error(`kube-runner refused ${cmd.op} ${cmd.res}: ${nack[1]}`);
         return new RegExp(`^ack ${id} `, "m").test(log);

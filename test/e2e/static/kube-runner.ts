@@ -8,6 +8,7 @@
  *
  *   {"id":1,"op":"apply","res":"blockaffinities","obj":{...}}   create or replace
  *   {"id":2,"op":"delete","res":"blockaffinities","name":"..."}
+ *   {"id":3,"op":"stats"}    → `stats 3 {"expiredWatches":n,"lists":{res: n},"watches":{res: n}}`
  *
  * It answers on stdout with `ack <id> rv=<n>` or `nack <id> <message>`, prints
  * `listening <url>` once ready, and saves the state FILE after every command.
@@ -23,8 +24,8 @@ interface SavedState {
 
 export interface RunnerCommand {
   id: number;
-  op: "apply" | "delete";
-  res: ResourceName;
+  op: "apply" | "delete" | "stats";
+  res?: ResourceName;
   obj?: KObject;
   name?: string;
 }
@@ -86,8 +87,12 @@ rl.on("line", (line) => {
     return;
   }
   try {
-    if (cmd.op === "apply" && cmd.obj) api.apply(cmd.res, cmd.obj);
-    else if (cmd.op === "delete" && cmd.name) api.delete(cmd.res, cmd.name);
+    if (cmd.op === "stats") {
+      process.stdout.write(`stats ${cmd.id} ${JSON.stringify(stats())}\n`);
+      return;
+    }
+    if (cmd.op === "apply" && cmd.res && cmd.obj) api.apply(cmd.res, cmd.obj);
+    else if (cmd.op === "delete" && cmd.res && cmd.name) api.delete(cmd.res, cmd.name);
     else throw new Error(`unknown command ${cmd.op}`);
     save();
     process.stdout.write(`ack ${cmd.id} rv=${api.resourceVersion}\n`);
@@ -95,6 +100,24 @@ rl.on("line", (line) => {
     process.stdout.write(`nack ${cmd.id} ${(e as Error).message}\n`);
   }
 });
+
+/** What this run of the server was asked: lists (successful), watches opened, 410s sent. */
+export interface RunnerStats {
+  expiredWatches: number;
+  lists: Record<string, number>;
+  watches: Record<string, number>;
+}
+
+function stats(): RunnerStats {
+  const lists: Record<string, number> = {};
+  const watches: Record<string, number> = {};
+  for (const r of api.requests) {
+    if (!r.resource || r.status !== 200) continue;
+    const into = r.watch ? watches : lists;
+    into[r.resource] = (into[r.resource] ?? 0) + 1;
+  }
+  return { expiredWatches: api.expiredWatches, lists, watches };
+}
 
 const shutdown = () => {
   void api.stop().then(() => process.exit(0));
