@@ -9,6 +9,8 @@
  * carries the key path and the line/column of the offending node, and secret values are never
  * echoed.
  */
+
+import { readFileSync, statSync } from "node:fs";
 import { AS_TRANS, BGP_PORT, SHUTDOWN_COMMUNICATION_MAX, WellKnownCommunity } from "../bgp/wire/constants.ts";
 import { formatIp, maxPrefixLength, parseIp, parsePrefix } from "./ip.ts";
 
@@ -549,6 +551,164 @@ const peerNode: ObjectNode = {
   },
 };
 
+// ---- tunnels ------------------------------------------------------------------------------------
+
+/** Linux IFNAMSIZ − 1; the name must also not look like an option (wireguard-go takes `--help` as a name). */
+const WG_IFNAME_RE = /^[A-Za-z][A-Za-z0-9_.-]{0,14}$/;
+
+/** Base64 text of a 32-byte Curve25519 key. */
+function isWgKeyText(v: string): boolean {
+  return /^[A-Za-z0-9+/]{43}=$/.test(v) && Buffer.from(v, "base64").length === 32;
+}
+
+function parseWgEndpoint(v: string): { error: string } | { value: string } {
+  const m = /^\[([0-9a-fA-F:.]+)\]:(\d{1,5})$/.exec(v) ?? /^([A-Za-z0-9.-]+):(\d{1,5})$/.exec(v);
+  const port = Number(m?.[2]);
+  if (!m || port < 1 || port > 65535 || (v.startsWith("[") && parseIp(m[1]!)?.family !== 6)) {
+    return { error: 'must be "host:port" or "[IPv6]:port" (port 1..65535)' };
+  }
+  return { value: v };
+}
+
+function interfaceAddress(v: string): { error: string } | { value: string } {
+  const slash = v.indexOf("/");
+  const ip = slash < 0 ? undefined : parseIp(v.slice(0, slash));
+  const len = v.slice(slash + 1);
+  if (!ip || !/^\d{1,3}$/.test(len) || Number(len) > maxPrefixLength(ip.family)) {
+    return { error: 'must be an interface address "address/length" (e.g. 10.200.0.1/30)' };
+  }
+  return { value: `${formatIp(ip)}/${Number(len)}` };
+}
+
+/** The private key file must exist, be 0600 (no group/other access) and hold a key. Never echoes it. */
+function checkPrivateKeyFile(file: string): CheckResult {
+  let mode: number;
+  let text: string;
+  try {
+    mode = statSync(file).mode & 0o777;
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    return `cannot read private key file ${file} (${(e as NodeJS.ErrnoException).code ?? "error"})`;
+  }
+  if ((mode & 0o077) !== 0) {
+    return `private key file ${file} is accessible by group or others (mode ${mode.toString(8).padStart(4, "0")}); chmod 600 it`;
+  }
+  if (!isWgKeyText(text.trim())) return `private key file ${file} does not hold a WireGuard key (wg genkey)`;
+  return undefined;
+}
+
+const wgPeerNode: ObjectNode = {
+  kind: "object",
+  description: "A WireGuard peer (the other site).",
+  fields: {
+    publicKey: {
+      kind: "string",
+      typeName: "WireGuard public key",
+      required: true,
+      parse: (v) => (isWgKeyText(v) ? { value: v } : { error: "must be a base64 WireGuard key (wg pubkey)" }),
+      description: "The peer's public key (`podgate wg pubkey < key` on the other side).",
+    },
+    endpoint: {
+      kind: "string",
+      typeName: "host:port",
+      parse: parseWgEndpoint,
+      description:
+        'Where to send the handshake: "host:port" or "[IPv6]:port". Leave it out on the side that only answers (behind NAT or with a dynamic address); WireGuard learns the endpoint from the first handshake.',
+    },
+    allowedIPs: {
+      kind: "array",
+      required: true,
+      minItems: 1,
+      unique: true,
+      items: { kind: "string", typeName: "prefix", parse: prefixText, description: "A prefix." },
+      description:
+        "Prefixes routed to and accepted from this peer (cryptokey routing): the peer's tunnel address and the remote networks (pod and service CIDRs, office LAN). Routes toward them come from BGP over the tunnel.",
+    },
+    persistentKeepalive: {
+      kind: "integer",
+      min: 1,
+      max: 65535,
+      unit: "seconds",
+      description:
+        "Send a keepalive this often when idle (25 is usual behind NAT). Also makes the tunnel's status react faster: received keepalives count as signs of life.",
+    },
+  },
+};
+
+const wgInterfaceNode: ObjectNode = {
+  kind: "object",
+  description: "One WireGuard interface.",
+  fields: {
+    name: {
+      kind: "string",
+      typeName: "interface name",
+      required: true,
+      parse: (v) =>
+        WG_IFNAME_RE.test(v)
+          ? { value: v }
+          : {
+              error:
+                "must be an interface name of at most 15 characters: a letter, then letters, digits, _ . -",
+            },
+      description:
+        "Interface name (at most 15 characters, Linux IFNAMSIZ). Unique on the machine: wireguard-go's control sockets are not per network namespace.",
+    },
+    privateKeyFile: {
+      kind: "string",
+      typeName: "absolute path",
+      required: true,
+      parse: (v) => (v.startsWith("/") ? { value: v } : { error: "must be an absolute path" }),
+      description:
+        "File holding this side's private key (`podgate wg genkey > FILE`). Must be mode 0600 (no group or other access); the key is never logged.",
+    },
+    listenPort: {
+      kind: "integer",
+      min: 1,
+      max: 65535,
+      required: true,
+      description: "UDP port WireGuard listens on (51820 is usual).",
+    },
+    address: {
+      kind: "array",
+      minItems: 1,
+      unique: true,
+      items: {
+        kind: "string",
+        typeName: "address/length",
+        parse: interfaceAddress,
+        description: "Interface address with prefix length.",
+      },
+      required: true,
+      description:
+        'Tunnel addresses of this side, e.g. ["10.200.0.1/30"]; the BGP session runs between them.',
+    },
+    mtu: {
+      kind: "integer",
+      min: 1280,
+      max: 65535,
+      defaultDoc: "the underlay MTU − 80 (1420 on a 1500 network)",
+      description:
+        "Tunnel MTU. WireGuard adds 60 bytes over IPv4 and 80 over IPv6; the default subtracts 80 from the MTU of the link toward the peers' endpoints so it is right for both. Never below 1280 (IPv6 minimum).",
+    },
+    peers: {
+      kind: "array",
+      minItems: 1,
+      items: wgPeerNode,
+      required: true,
+      description: "The remote sites.",
+    },
+  },
+  check(v, report) {
+    const err = checkPrivateKeyFile(v["privateKeyFile"] as string);
+    if (err) report(["privateKeyFile"], err);
+    const seen = new Set<string>();
+    (v["peers"] as { publicKey: string }[]).forEach((p, i) => {
+      if (seen.has(p.publicKey)) report(["peers", i, "publicKey"], "duplicate peer public key");
+      seen.add(p.publicKey);
+    });
+  },
+};
+
 /** The whole configuration file. */
 export const configSchema: ObjectNode = {
   kind: "object",
@@ -829,6 +989,43 @@ export const configSchema: ObjectNode = {
           description:
             "Route from the API as well: Calico blocks of confirmed affinities, node podCIDRs (Flannel, Cilium, kube-router) and the service CIDRs by ECMP, each via Ready nodes only. They carry LOCAL_PREF 50, so a route learned over BGP (100) wins wherever a session is up.",
         },
+      },
+    },
+    tunnels: {
+      kind: "object",
+      defaulted: true,
+      description: "Tunnels podgate manages, e.g. to a remote cluster (see docs/wireguard.md).",
+      fields: {
+        handshakeTimeout: {
+          kind: "integer",
+          min: 1,
+          max: 86400,
+          default: 180,
+          unit: "seconds",
+          description:
+            "A WireGuard peer is reported down when nothing (handshake, or received data/keepalive) was seen from it for this long. WireGuard re-handshakes every 120 s while traffic flows.",
+        },
+        wireguard: {
+          kind: "array",
+          items: wgInterfaceNode,
+          default: [],
+          description:
+            "WireGuard interfaces (kernel module, or wireguard-go when the module is missing). Changing peers reconfigures a running interface in place.",
+        },
+      },
+      check(v, report) {
+        const names = new Map<string, number>();
+        const ports = new Map<number, number>();
+        (v["wireguard"] as { name: string; listenPort: number }[]).forEach((w, i) => {
+          const n = names.get(w.name);
+          if (n !== undefined)
+            report(["wireguard", i, "name"], `duplicate interface name (also wireguard[${n}])`);
+          else names.set(w.name, i);
+          const p = ports.get(w.listenPort);
+          if (p !== undefined)
+            report(["wireguard", i, "listenPort"], `duplicate listen port (also wireguard[${p}])`);
+          else ports.set(w.listenPort, i);
+        });
       },
     },
     peers: { kind: "array", items: peerNode, default: [], description: "BGP neighbors." },

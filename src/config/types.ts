@@ -102,6 +102,33 @@ export interface OriginateConfig {
   readonly localPref?: number;
 }
 
+export interface WireGuardPeerConfig {
+  readonly publicKey: string;
+  /** "host:port" / "[v6]:port"; absent on the answering side. */
+  readonly endpoint?: string;
+  readonly allowedIPs: readonly string[];
+  readonly persistentKeepalive?: number;
+}
+
+export interface WireGuardConfig {
+  /** Interface name, at most 15 characters. */
+  readonly name: string;
+  /** Absolute path of a 0600 file holding the private key (the key is never in the config). */
+  readonly privateKeyFile: string;
+  readonly listenPort: number;
+  /** "10.200.0.1/30" */
+  readonly address: readonly string[];
+  /** Absent: underlay MTU − 80. */
+  readonly mtu?: number;
+  readonly peers: readonly WireGuardPeerConfig[];
+}
+
+export interface TunnelsConfig {
+  /** Seconds without a handshake or received data before a peer is reported down. */
+  readonly handshakeTimeout: number;
+  readonly wireguard: readonly WireGuardConfig[];
+}
+
 export interface PodgateConfig {
   readonly routerId: string;
   readonly asn: number;
@@ -136,6 +163,7 @@ export interface PodgateConfig {
     readonly peers: boolean;
     readonly staticRoutes: boolean;
   };
+  readonly tunnels: TunnelsConfig;
   readonly peers: readonly PeerConfig[];
   readonly prefixLists: Readonly<Record<string, readonly PrefixListEntry[]>>;
   readonly policies: Readonly<Record<string, Policy>>;

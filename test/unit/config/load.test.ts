@@ -75,6 +75,7 @@ describe("minimal config", () => {
         convergeTimeout: 120,
       },
       kubernetes: { enabled: false, peers: true, staticRoutes: true },
+      tunnels: { handshakeTimeout: 180, wireguard: [] },
       log: { level: "info" },
       defaults: { holdTime: 90, connectRetryTime: 5 },
       peers: [
@@ -362,5 +363,104 @@ describe("warnings", () => {
       ["peers[0].keepaliveTime", 6],
       ["peers[0].passive", 7],
     ]);
+  });
+});
+
+describe("tunnels.wireguard", () => {
+  // A fixed test key (base64 of 32 bytes); never a real one.
+  const PRIV = "YC9yfvMLzqCIgqdhwz4WU/GltsbwsNtvTN0Pfa7yHFY=";
+  const PEER = "kdugCwx0fEeUbAHNQvdcgnbxrjjIdcVCHgeRx3WEOnU=";
+  function withKey(mode: number): { dir: string; text: (extra?: string) => string } {
+    const dir = tempDir();
+    writeFileSync(join(dir, "wg.key"), `${PRIV}\n`);
+    chmodSync(join(dir, "wg.key"), mode);
+    return {
+      dir,
+      text: (extra = "") => `${MINIMAL}tunnels:
+  wireguard:
+    - name: wg-office
+      privateKeyFile: ${join(dir, "wg.key")}
+      listenPort: 51820
+      address: [10.200.0.1/30]
+      peers:
+        - publicKey: ${PEER}
+          endpoint: "203.0.113.7:51820"
+          allowedIPs: [10.200.0.2/32, 10.244.0.0/16]
+          persistentKeepalive: 25
+${extra}`,
+    };
+  }
+
+  it("loads a tunnel with defaults (no mtu: derived at run time; timeout 180 s)", () => {
+    const { dir, text } = withKey(0o600);
+    const cfg = parseConfig(text(), "t.yaml", { baseDir: dir });
+    expect(cfg.tunnels).toEqual({
+      handshakeTimeout: 180,
+      wireguard: [
+        {
+          name: "wg-office",
+          privateKeyFile: join(dir, "wg.key"),
+          listenPort: 51820,
+          address: ["10.200.0.1/30"],
+          peers: [
+            {
+              publicKey: PEER,
+              endpoint: "203.0.113.7:51820",
+              allowedIPs: ["10.200.0.2/32", "10.244.0.0/16"],
+              persistentKeepalive: 25,
+            },
+          ],
+        },
+      ],
+    });
+  });
+
+  it("refuses a private key file readable by group or others, without echoing the key", () => {
+    const { text } = withKey(0o640);
+    const out = errorText(text());
+    expect(out).toMatch(/tunnels\.wireguard\[0\]\.privateKeyFile/);
+    expect(out).toMatch(/mode 0640.*chmod 600/);
+    expect(out).not.toContain(PRIV);
+  });
+
+  it("refuses a name longer than 15 characters, a relative key path, a bad key and a bad endpoint", () => {
+    const { text } = withKey(0o600);
+    const long = errorText(text().replace("name: wg-office", "name: wg-office-too-long"));
+    expect(long).toMatch(/tunnels\.wireguard\[0\]\.name.*at most 15 characters/);
+    const dash = errorText(text().replace("name: wg-office", 'name: "--help"'));
+    expect(dash).toMatch(/tunnels\.wireguard\[0\]\.name/);
+    const rel = errorText(text().replace(/privateKeyFile: .*/, "privateKeyFile: wg.key"));
+    expect(rel).toMatch(/privateKeyFile.*absolute path/);
+    const badPeer = errorText(text().replace(PEER, "not-a-key"));
+    expect(badPeer).toMatch(/peers\[0\]\.publicKey.*base64 WireGuard key/);
+    const badEp = errorText(text().replace('"203.0.113.7:51820"', '"203.0.113.7"'));
+    expect(badEp).toMatch(/peers\[0\]\.endpoint.*host:port/);
+  });
+
+  it("refuses a key file that does not hold a key, and duplicate names", () => {
+    const { dir, text } = withKey(0o600);
+    writeFileSync(join(dir, "wg.key"), "hello\n");
+    expect(errorText(text())).toMatch(/does not hold a WireGuard key/);
+    writeFileSync(join(dir, "wg.key"), `${PRIV}\n`);
+    const dup = `${text()}    - name: wg-office
+      privateKeyFile: ${join(dir, "wg.key")}
+      listenPort: 51821
+      address: [10.200.1.1/30]
+      peers: [{ publicKey: ${PEER}, allowedIPs: [10.200.1.2/32] }]
+`;
+    expect(errorText(dup)).toMatch(/tunnels\.wireguard\[1\]\.name.*duplicate interface name/);
+  });
+
+  it("takes an explicit mtu within 1280..65535 and a handshakeTimeout", () => {
+    const { dir, text } = withKey(0o600);
+    const t = text().replace("listenPort: 51820", "listenPort: 51820\n      mtu: 1380");
+    const cfg = parseConfig(t.replace("tunnels:\n", "tunnels:\n  handshakeTimeout: 60\n"), "t.yaml", {
+      baseDir: dir,
+    });
+    expect(cfg.tunnels.handshakeTimeout).toBe(60);
+    expect(cfg.tunnels.wireguard[0]!.mtu).toBe(1380);
+    expect(errorText(text().replace("listenPort: 51820", "listenPort: 51820\n      mtu: 1000"))).toMatch(
+      /mtu/,
+    );
   });
 });
