@@ -42,6 +42,8 @@ export interface IngestResult {
   cpuSeconds: number;
   /** Target's own longest event-loop block over its life (podgate only; start-up included). */
   loopLagMaxMs?: number;
+  /** The same, read just before the ingest started (start-up and session set-up only). */
+  loopLagMaxIdleMs?: number;
   error?: string;
 }
 
@@ -97,6 +99,7 @@ export async function runIngest(opts: {
             await sleep(2000);
             const pid = target.pid();
             r.rssBeforeKiB = rssKiB(pid);
+            if (target.extra) r.loopLagMaxIdleMs = (await target.extra())["eventLoopLagMaxMs"];
             const cpu0 = cpuSeconds(pid);
             gen.go();
             const first = await gen.wait("firstWrite", 10_000);
@@ -118,7 +121,7 @@ export async function runIngest(opts: {
             await target.stop();
           }
           log(
-            `  ${name}: ${r.seconds.toFixed(2)} s, ${fmtInt(r.prefixesPerSecond)}/s, ${r.bytesPerRoute.toFixed(0)} B/route${r.loopLagMaxMs !== undefined ? `, max event-loop lag ${r.loopLagMaxMs.toFixed(0)} ms` : ""}${r.error ? ` ERROR ${r.error}` : ""}`,
+            `  ${name}: ${r.seconds.toFixed(2)} s, ${fmtInt(r.prefixesPerSecond)}/s, ${r.bytesPerRoute.toFixed(0)} B/route${r.loopLagMaxMs !== undefined ? `, max event-loop lag ${r.loopLagMaxMs.toFixed(0)} ms (${r.loopLagMaxIdleMs?.toFixed(0)} ms before the ingest)` : ""}${r.error ? ` ERROR ${r.error}` : ""}`,
           );
           results.push(r);
           await sleep(500);

@@ -77,7 +77,13 @@ for (let r = 0; r < REPEATS; r++) {
   changes.length = 0;
   const after = heap();
   if (adj.prefixesAccepted !== N || nChanges !== N || loc.size !== N) throw new Error("bench: lost routes");
+  // Session drop: withdraw everything, then the flush that reports it.
+  const c3 = process.cpuUsage();
+  adj.clear();
+  const gone = loc.flush().length;
+  const c4 = process.cpuUsage();
+  if (gone !== N || loc.size !== 0) throw new Error("bench: clear lost routes");
   console.log(
-    `n=${N} run ${r + 1}: decode+ingest ${(cpuMs(c1) - cpuMs(c0)).toFixed(0)} ms cpu  flush ${(cpuMs(c2) - cpuMs(c1)).toFixed(0)} ms cpu  total ${(cpuMs(c2) - cpuMs(c0)).toFixed(0)} ms cpu  heap ${r === 0 ? ((after - before) / N).toFixed(0) : "-"} B/route`,
+    `n=${N} run ${r + 1}: decode+ingest ${(cpuMs(c1) - cpuMs(c0)).toFixed(0)} ms cpu  flush ${(cpuMs(c2) - cpuMs(c1)).toFixed(0)} ms cpu  total ${(cpuMs(c2) - cpuMs(c0)).toFixed(0)} ms cpu  clear+flush ${(cpuMs(c4) - cpuMs(c3)).toFixed(0)} ms cpu  heap ${r === 0 ? ((after - before) / N).toFixed(0) : "-"} B/route`,
   );
 }
