@@ -360,7 +360,10 @@ function peerFinding(p: PeerStatus, input: DoctorInput, peers: readonly PeerStat
   }
   const badAs = /bad peer AS (\d+), expected (\d+)/i.exec(text);
   if (/Bad Peer AS/i.test(text)) {
-    const received = /Received NOTIFICATION/i.test(text) && !/Sent NOTIFICATION/i.test(text);
+    // Texts seen: "Sent NOTIFICATION …", "NOTIFICATION sent: …", "… (last NOTIFICATION received: …)".
+    const received =
+      /Received NOTIFICATION|NOTIFICATION received/i.test(text) &&
+      !/Sent NOTIFICATION|NOTIFICATION sent/i.test(text);
     const what = badAs
       ? `${label}: AS mismatch — the peer says AS ${badAs[1]}, podgate expects AS ${badAs[2]}`
       : received
@@ -426,6 +429,15 @@ function peerFinding(p: PeerStatus, input: DoctorInput, peers: readonly PeerStat
       fix: `give podgate a unique routerId (now ${status.routerId})`,
     };
   }
+  if (/NOTIFICATION/.test(text)) {
+    return {
+      id,
+      severity,
+      what: `${label}: ${detail}`,
+      why: "a NOTIFICATION ended the session; its code says which side objected and why",
+      fix: "read the NOTIFICATION above and the peer's log; docs/troubleshooting.md lists the common ones",
+    };
+  }
   if (/closed by peer|Connection reset|Connection closed/i.test(text)) {
     return {
       id,
@@ -435,15 +447,6 @@ function peerFinding(p: PeerStatus, input: DoctorInput, peers: readonly PeerStat
       fix: calicoSide
         ? "make sure a BGPPeer covers this node (podgate render calico) and look at `calicoctl node status` / the calico-node log on that node"
         : "check the router's neighbor statement for the gateway and its log",
-    };
-  }
-  if (/NOTIFICATION/.test(text)) {
-    return {
-      id,
-      severity,
-      what: `${label}: ${detail}`,
-      why: "a NOTIFICATION ended the session; its code says which side objected and why",
-      fix: "read the NOTIFICATION above and the peer's log; docs/troubleshooting.md lists the common ones",
     };
   }
   if (p.state === "Active" || p.state === "Connect" || p.state === "Idle") {

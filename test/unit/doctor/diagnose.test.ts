@@ -271,6 +271,33 @@ describe("diagnose: sessions that are not Established", () => {
       /asNumber: 64512/,
     ],
     [
+      "Bad Peer AS as the speaker reports it after the TCP close",
+      {
+        state: "Active",
+        lastError: "Connection closed by peer (last NOTIFICATION received: OPEN Message Error/Bad Peer AS)",
+      },
+      false,
+      /does not expect podgate's AS 64512/,
+      /asNumber: 64512/,
+    ],
+    [
+      "another NOTIFICATION wins over the TCP close that followed it",
+      {
+        state: "Active",
+        lastError: "Connection closed by peer (last NOTIFICATION received: Cease/Administrative Reset)",
+      },
+      false,
+      /Cease\/Administrative Reset/,
+      /read the NOTIFICATION/,
+    ],
+    [
+      "closed by peer without a NOTIFICATION",
+      { state: "Active", lastError: "Connection closed by peer" },
+      false,
+      /the peer closes the connection/,
+      /BGPPeer covers this node/,
+    ],
+    [
       "hold timer expired",
       { state: "Active", lastError: "Hold timer expired" },
       false,
