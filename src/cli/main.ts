@@ -28,6 +28,7 @@ commands:
   doctor [--probe] [--json]    check the gateway and explain what is wrong; see 'podgate doctor --help'
   discover [--kubeconfig F] [--json]
                                read the cluster once: nodes, pools, blocks, AS, services
+  wg genkey|pubkey             WireGuard keys for tunnels.wireguard (see docs/wireguard.md)
   version
 
 options:
@@ -175,6 +176,13 @@ export async function main(argv: readonly string[]): Promise<number> {
           { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) },
           { defaultSocket: DEFAULT_SOCKET },
         );
+      }
+      case "wg": {
+        const { runWg } = await import("../dataplane/wg-cli.ts");
+        return await runWg(rest, {
+          out: (t) => process.stdout.write(t),
+          err: (t) => process.stderr.write(t),
+        });
       }
       case "reload": {
         const { values } = parseArgs({ args: rest, options: { socket: { type: "string" } } });
