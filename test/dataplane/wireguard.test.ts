@@ -33,6 +33,7 @@ describe.skipIf(!!skip)("WireGuard site-to-site tunnel (root, namespaces, wiregu
   let dir: string;
   let officeMgr: WireGuardManager;
   let cloudMgr: WireGuardManager;
+  let adopter: WireGuardManager;
   const keys = { office: "", officePub: "", cloud: "", cloudPub: "" };
   // Machine-wide unique (wireguard-go's socket directory is shared by all namespaces).
   const ifOffice = `wgo${process.pid}`.slice(0, 15);
@@ -102,6 +103,7 @@ describe.skipIf(!!skip)("WireGuard site-to-site tunnel (root, namespaces, wiregu
   afterAll(async () => {
     await officeMgr?.shutdown().catch(() => undefined);
     await cloudMgr?.shutdown().catch(() => undefined);
+    await adopter?.shutdown().catch(() => undefined);
     cleanupSync();
     await lab?.teardown();
     if (dir) rmSync(dir, { recursive: true, force: true });
@@ -215,8 +217,43 @@ describe.skipIf(!!skip)("WireGuard site-to-site tunnel (root, namespaces, wiregu
     expect(await ping(office, "10.200.0.2")).toBe(true);
   });
 
+  it("a new manager (daemon restart) adopts the running interface without recreating it", async () => {
+    const before = await ifindex(office, ifOffice);
+    const pid = wgGoPids(ifOffice);
+    adopter = new WireGuardManager({ log: silentLogger, netns: office.ns, pollIntervalMs: 0 });
+    await adopter.apply(want(officeDesired));
+    expect(await ifindex(office, ifOffice)).toBe(before);
+    expect(wgGoPids(ifOffice)).toBe(pid);
+    const [s] = adopter.status();
+    expect(s).toMatchObject({ name: ifOffice, implementation: "userspace", mtu: 1420 });
+    expect(s!.peers.map((p) => p.publicKey)).toEqual([keys.cloudPub]);
+    expect(await ping(office, "10.200.0.2")).toBe(true);
+  });
+
+  it("recreates the tunnel when wireguard-go dies", async () => {
+    const pid = Number(wgGoPids(ifCloud));
+    expect(pid).toBeGreaterThan(0);
+    process.kill(pid, "SIGKILL");
+    await waitFor(
+      async () => ((await cloudMgr.refresh())[0]!.implementation === "absent" ? true : undefined),
+      {
+        what: "cloud tunnel reported absent",
+      },
+    );
+    await waitFor(() => wgGoPids(ifCloud) !== "" && Number(wgGoPids(ifCloud)) !== pid, {
+      what: "wireguard-go restarted",
+    });
+    expect(await waitFor(() => ping(office, "10.200.0.2"), { timeoutMs: 20_000, what: "tunnel back" })).toBe(
+      true,
+    );
+    const [c] = await cloudMgr.refresh();
+    expect(c).toMatchObject({ implementation: "userspace", addresses: ["10.200.0.2/30"] });
+    expect(c!.error).toBeUndefined();
+  }, 40_000);
+
   it("shutdown deletes the interfaces and ends wireguard-go", async () => {
     await officeMgr.shutdown();
+    await adopter.shutdown();
     await cloudMgr.shutdown();
     expect((await office.exec(["ip", "link", "show", "dev", ifOffice])).code).not.toBe(0);
     expect((await cloud.exec(["ip", "link", "show", "dev", ifCloud])).code).not.toBe(0);

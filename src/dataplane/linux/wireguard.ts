@@ -293,6 +293,8 @@ export class WireGuardManager {
     });
     for (const step of steps) {
       if (step.op === "create") {
+        // Counters of a new device start at 0 again.
+        for (const k of [...this.lastRx.keys()]) if (k.startsWith(`${d.name}/`)) this.lastRx.delete(k);
         m = await this.create(d.name);
         continue;
       }
@@ -369,7 +371,8 @@ export class WireGuardManager {
       m.childExited = true;
       if (this.managed.get(name) !== m || this.stopped) return;
       this.log.error({ tunnel: name, exitCode: r.exitCode, signal: r.signal }, "wireguard-go exited");
-      this.managed.delete(name);
+      // Kept (status shows the tunnel absent with this error) until the re-apply recreates it.
+      m.error = `wireguard-go exited (${r.signal ?? `code ${r.exitCode}`}); restarting`;
       // Bring the tunnel back with the last desired state.
       const desired = this.desired;
       if (desired) {
