@@ -132,14 +132,23 @@ export class WireGuardManager {
     return this.serial(() => this.refreshNow());
   }
 
-  /** Removes every tunnel this manager made and stops wireguard-go. */
-  shutdown(): Promise<void> {
+  /**
+   * Removes every tunnel this manager made and stops wireguard-go. `keepKernel`: leave kernel
+   * module interfaces up (forwarding continues across a restart; the next start adopts them).
+   * wireguard-go tunnels are always removed: the process lives on pipes to this one.
+   */
+  shutdown(opts: { keepKernel?: boolean } = {}): Promise<void> {
     return this.serial(async () => {
       this.stopped = true;
       if (this.timer) clearInterval(this.timer);
       this.timer = undefined;
       const failures: string[] = [];
       for (const [name, m] of [...this.managed]) {
+        if (opts.keepKernel && m.implementation === "kernel") {
+          this.managed.delete(name);
+          this.log.info({ tunnel: name }, "WireGuard tunnel kept (kernel)");
+          continue;
+        }
         try {
           await this.remove(name, m);
         } catch (e) {
