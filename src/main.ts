@@ -172,6 +172,11 @@ export async function runDaemon(configPath: string): Promise<number> {
     initialSynced = true;
   }, cfg.dataplane.convergeTimeout * 1000).unref();
   const kernel = await startDataplane(cfg, speaker, log);
+  // Our routes survived in the kernel: restart as an RFC 4724 restarting speaker.
+  if (kernel && kernel.status().adopted > 0) {
+    log.info({ adopted: kernel.status().adopted }, "forwarding state preserved; graceful restart");
+    speaker.setRestarting(cfg.dataplane.convergeTimeout);
+  }
   // nftables (SNAT return path, MSS clamping) before the speaker: the return path exists before
   // the office learns the pod routes. Applied at every start so a stale table is replaced.
   let nft: NftManager | undefined;
@@ -243,9 +248,11 @@ export async function runDaemon(configPath: string): Promise<number> {
       if (stopping) return;
       stopping = true;
       log.info({ signal }, "shutting down");
-      await speaker.stop("podgate shutting down");
-      if (kernel) await kernel.shutdown(cfg.dataplane.onShutdown);
-      await nft?.shutdown(cfg.dataplane.onShutdown).catch((e: unknown) => {
+      const graceful = cfg.dataplane.onShutdown === "graceful-restart";
+      const keep = cfg.dataplane.onShutdown === "remove" ? "remove" : "keep";
+      await speaker.stop("podgate shutting down", { graceful });
+      if (kernel) await kernel.shutdown(keep);
+      await nft?.shutdown(keep).catch((e: unknown) => {
         log.warn({ error: e instanceof Error ? e.message : String(e) }, "nftables cleanup failed");
       });
       await watcher?.stop();

@@ -34,7 +34,7 @@ import {
 import type { Path } from "./rib/path.ts";
 import { addressSortKey } from "./rib/prefix-util.ts";
 import { BgpListener } from "./session/listener.ts";
-import { type DownReason, PeerSession, type SessionFacts } from "./session/peer.ts";
+import { buildCapabilities, type DownReason, PeerSession, type SessionFacts } from "./session/peer.ts";
 import {
   Afi,
   type AfiCode,
@@ -87,6 +87,8 @@ interface PeerEntry {
   eorOwed?: Set<AfiCode>;
   /** This peer delivered a full table (End-of-RIB for every family) at least once. */
   synced: boolean;
+  /** Restarting speaker: our initial table to this peer waits for the initial sync. */
+  deferred?: boolean;
   /** Max-prefix restart: the session is held down until this timer fires. */
   maxPrefixTimer?: TimerHandle;
   lastError?: string;
@@ -203,19 +205,66 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     if (this.listener) await this.listener.start();
     this.applyOriginate(cfg.originate);
     this.rebuildAggregates();
+    if (this.deferring) {
+      this.deferTimer = this.clock.setTimeout(() => this.releaseDeferred(), this.deferralSeconds * 1000);
+    }
     for (const e of this.peers.values()) if (e.config.enabled) e.session.start();
     this.checkInitialSync();
   }
 
-  /** Stops every session with Cease (RFC 9003 message when given) and closes the listener. */
-  async stop(message = "podgate shutting down"): Promise<void> {
+  /**
+   * Stops every session with Cease (RFC 9003 message when given) and closes the listener.
+   * `graceful`: RFC 4724 restart instead — no NOTIFICATION; the process exits and the TCP
+   * sessions simply close, so peers in graceful-restart helper mode keep our routes (stale)
+   * until we are back, while the kernel keeps forwarding.
+   */
+  async stop(message = "podgate shutting down", opts: { graceful?: boolean } = {}): Promise<void> {
     this.stopped = true;
+    this.deferTimer?.cancel();
     for (const e of this.peers.values()) {
       e.staleTimer?.cancel();
       e.maxPrefixTimer?.cancel();
-      e.session.stop({ subcode: CeaseSubcode.ADMINISTRATIVE_SHUTDOWN, message });
+      if (!opts.graceful) e.session.stop({ subcode: CeaseSubcode.ADMINISTRATIVE_SHUTDOWN, message });
     }
     await this.listener?.close();
+  }
+
+  /**
+   * RFC 4724 §4.1, the restarting speaker: forwarding state survived (the kernel kept our
+   * routes), so the OPEN carries Restart State and Forwarding State, and our initial tables are
+   * deferred until every peer has sent End-of-RIB (or `deferralSeconds`), so no peer sees a
+   * partial table followed by End-of-RIB. Call before start().
+   */
+  setRestarting(deferralSeconds: number): void {
+    this.restarting = true;
+    this.deferring = true;
+    this.deferralSeconds = deferralSeconds;
+  }
+
+  private restarting = false;
+  private deferring = false;
+  private deferralSeconds = 120;
+  private deferTimer: TimerHandle | undefined;
+
+  /** Sends the deferred initial tables (and End-of-RIB) to every Established peer. */
+  private releaseDeferred(): void {
+    if (!this.deferring) return;
+    this.deferring = false;
+    this.deferTimer?.cancel();
+    this.deferTimer = undefined;
+    this.flushNow(Number.POSITIVE_INFINITY);
+    for (const e of this.peers.values()) if (e.deferred) this.sendInitialTable(e);
+    this.log.info("initial best-path selection complete; tables sent to every peer");
+  }
+
+  private sendInitialTable(e: PeerEntry): void {
+    e.deferred = false;
+    const facts = e.facts;
+    if (!e.adjOut || !facts) return;
+    e.adjOut.refresh(this.locRib, true);
+    this.sendPending(e);
+    // RFC 4724 §2: End-of-RIB after the initial table, for every negotiated family.
+    e.session.send(facts.families.map((f) => endOfRib(f, facts.codec)));
   }
 
   /**
@@ -274,7 +323,11 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
         e.policies = compilePeerPolicies(p, next, this.nextHopSelf(e));
         e.adjIn?.reimport(e.policies.import);
         this.scheduleFlush();
-        if (e.adjOut) e.adjOut.setExportPolicy(e.policies.export, this.locRib);
+        if (e.adjOut) {
+          e.adjOut.setExportPolicy(e.policies.export, this.locRib);
+          // The Loc-RIB may not change at all: send what the new policy queued now.
+          this.sendPending(e);
+        }
       }
     }
     this.applyOriginate(next.originate);
@@ -295,7 +348,21 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
   }
 
   private addPeer(p: PeerConfig): PeerEntry {
+    const caps = buildCapabilities(p, this.config.asn);
+    const gr = caps.gracefulRestart;
+    const capabilities =
+      this.restarting && gr
+        ? {
+            ...caps,
+            gracefulRestart: {
+              ...gr,
+              restartState: true,
+              families: gr.families.map((f) => ({ ...f, forwardingState: true })),
+            },
+          }
+        : caps;
     const session = new PeerSession({
+      capabilities,
       config: p,
       local: {
         asn: this.config.asn,
@@ -389,6 +456,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
         localAsn: this.config.asn,
       });
     }
+    e.eorOwed = new Set(facts.families.map((f) => f.afi));
     const families = new Set<AfiCode>(
       facts.families.filter((f) => f.safi === Safi.UNICAST).map((f) => f.afi),
     );
@@ -402,13 +470,18 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
       families,
       addPathSend,
     });
-    // Make sure pending Loc-RIB changes are settled before the initial dump.
-    this.flushNow(Number.POSITIVE_INFINITY);
-    e.adjOut.refresh(this.locRib, true);
-    this.sendPending(e);
-    // RFC 4724 §2: End-of-RIB after the initial table, for every negotiated family.
-    const eors = facts.families.map((f) => endOfRib(f, facts.codec));
-    e.session.send(eors);
+    // A peer without graceful restart sends no End-of-RIB: do not wait for one.
+    if (!facts.gracefulRestart && !e.synced) {
+      e.synced = true;
+      this.checkInitialSync();
+    }
+    if (this.deferring) {
+      e.deferred = true;
+    } else {
+      // Make sure pending Loc-RIB changes are settled before the initial dump.
+      this.flushNow(Number.POSITIVE_INFINITY);
+      this.sendInitialTable(e);
+    }
     this.log.info(
       {
         peer: cfg.address,
@@ -430,6 +503,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     }
     const eor = isEndOfRib(u);
     if (eor) {
+      this.log.debug({ peer: e.config.address, afi: eor.afi }, "End-of-RIB received");
       if (e.eorOwed?.delete(eor.afi) && e.eorOwed.size === 0) {
         e.synced = true;
         this.checkInitialSync();
@@ -507,7 +581,10 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     for (const e of this.peers.values()) if (e.config.enabled && !e.synced) return;
     this.initialSyncDone = true;
     // After the flush, so consumers have seen every route the peers sent.
-    setImmediate(() => this.emit("initial-sync"));
+    setImmediate(() => {
+      this.releaseDeferred();
+      this.emit("initial-sync");
+    });
   }
 
   private sweepStale(e: PeerEntry): void {
@@ -717,7 +794,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
   private sendPending(e: PeerEntry): void {
     const out = e.adjOut;
     const facts = e.facts;
-    if (!out || !facts || !out.hasPending) return;
+    if (!out || !facts || !out.hasPending || e.deferred) return;
     const batch = out.takeBatch();
     const buffers: Buffer[] = [];
     if (batch.withdraw.length > 0) buffers.push(...encodeUpdates({ withdrawn: batch.withdraw }, facts.codec));

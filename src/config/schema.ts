@@ -939,10 +939,10 @@ export const configSchema: ObjectNode = {
         },
         onShutdown: {
           kind: "enum",
-          values: ["keep", "remove"],
+          values: ["keep", "remove", "graceful-restart"],
           default: "keep",
           description:
-            "What happens to installed routes when podgate stops: keep them (forwarding continues across a restart; the next start adopts them) or remove them.",
+            "When podgate stops: keep the kernel routes (the next start adopts them) and send Cease to every peer; remove the routes too; or graceful-restart (RFC 4724): keep the routes and close the sessions without NOTIFICATION, so peers in graceful-restart helper mode (BIRD `graceful restart`, FRR's default) keep our routes until we are back — a restart without a forwarding gap.",
         },
         convergeTimeout: {
           kind: "integer",

@@ -153,7 +153,7 @@ export interface PodgateConfig {
     /** "off" | "auto" | a number as text ("1360"). */
     readonly mssClamp: string;
     readonly sysctl: "set" | "check" | "off";
-    readonly onShutdown: "keep" | "remove";
+    readonly onShutdown: "keep" | "remove" | "graceful-restart";
     readonly convergeTimeout: number;
   };
   readonly kubernetes: {

@@ -380,8 +380,11 @@ class ResourceInformer {
     this.phase = "error";
     const text = describeError(err);
     this.lastError = text;
-    if (text !== this.lastLoggedError) {
-      this.lastLoggedError = text;
+    // Compare without URLs: they carry a random timeoutSeconds and the resourceVersion, which
+    // made every retry look new and logged each one during an outage.
+    const key = text.replace(/https?:\/\/\S+/g, "<url>");
+    if (key !== this.lastLoggedError) {
+      this.lastLoggedError = key;
       this.log?.warn(
         { resource: this.spec.key, error: text },
         "discovery: list/watch failed; keeping last known state, retrying",

@@ -83,7 +83,9 @@ function podgateConfig(mode: "advertise" | "snat"): Omit<PodgateYaml, "api"> {
     cluster: { podCIDRs: [POD_CIDR], serviceCIDRs: [SERVICE_CIDR] },
     office: { prefixes: [OFFICE_LAN] },
     returnPath: { mode },
-    dataplane: { onShutdown: "keep" },
+    // RFC 4724 restart: routes stay in the kernel and no NOTIFICATION is sent, so the office
+    // router and the nodes (graceful-restart helpers) keep our routes across a restart.
+    dataplane: { onShutdown: "graceful-restart" },
     peers: [
       ...NODES.map((n) => ({ name: n.name, address: n.ip, asn: CLUSTER_AS })),
       { name: "office-router", address: OFFICE_TRANSIT_IP, asn: OFFICE_AS },
@@ -507,7 +509,7 @@ describe.skipIf(!!skip)("e2e: office laptop → pods and ClusterIPs through podg
     await waitKernel((m) => (m.get(SERVICE_CIDR)?.length ?? 0) === 3, "all three nodes back");
   }, 90_000);
 
-  it("5. podgate restart (SIGTERM, routes kept): forwarding continues, the office router re-learns", async () => {
+  it("5. podgate restart (SIGTERM, graceful restart): forwarding continues, the office router re-learns", async () => {
     await recover();
     await waitHttp(laptop, NODES[0]!.pod.ip, NODES[0]!.pod.name);
     // 0.1 s interval for ~12 s across the restart.

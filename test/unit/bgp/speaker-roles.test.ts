@@ -120,5 +120,13 @@ describe("roles: cluster and office peers with declared address space", () => {
     // And comes back with the first block.
     sNode.reconfigure(parseConfig(node(["10.244.7.0/26"]), "node.yaml"));
     await until(() => sOffice.routes({ peer: GW }).routes.length === 1, "aggregate to return");
+
+    // Return path switched to snat by a reload: the office prefix is withdrawn from the node
+    // although the Loc-RIB itself does not change (an export-only change).
+    sGw.reconfigure(parseConfig(gateway.replace("peers:", "returnPath: { mode: snat }\npeers:"), "gw.yaml"));
+    await until(
+      () => sNode.routes({ peer: GW }).routes.length === 0,
+      "office prefix withdrawn from the node",
+    );
   });
 });

@@ -62,8 +62,13 @@ describe("Speaker", () => {
     const sa = new Speaker({ config: cfgA(["10.1.0.0/24", "10.2.0.0/26"]), log: silentLogger });
     const sb = new Speaker({ config: cfgB, log: silentLogger });
     speakers.push(sa, sb);
+    // A restarting speaker (RFC 4724) defers its tables until every peer sent End-of-RIB: the
+    // routes below arrive within seconds, not after the 60 s deferral timer.
+    sa.setRestarting(60);
+    const synced = new Promise<void>((r) => sa.once("initial-sync", () => r()));
     await sa.start();
     await sb.start();
+    await synced;
 
     const learned = await until(() => {
       const r = sb.routes().routes;
