@@ -16,8 +16,10 @@ import type { PodgateConfig } from "./config/types.ts";
 import { createLogger, type Logger } from "./core/log.ts";
 import { NetlinkRouteBackend } from "./dataplane/linux/netlink-backend.ts";
 import { type MssClamp, NftManager, nftDesiredFromConfig } from "./dataplane/linux/nft.ts";
+import { WireGuardManager } from "./dataplane/linux/wireguard.ts";
 import { KernelSync } from "./dataplane/sync.ts";
 import { ensureSysctls } from "./dataplane/sysctl.ts";
+import { wireGuardDesiredFromConfig } from "./dataplane/tunnels.ts";
 import { audit, auditJson } from "./discovery/audit.ts";
 import type { ClusterWatcher } from "./discovery/kube.ts";
 import { effectiveConfig } from "./discovery/merge.ts";
@@ -135,6 +137,15 @@ export async function runDaemon(configPath: string): Promise<number> {
       for (const w of next.warnings) log.warn({ path: w.path, line: w.line }, w.message);
       base = next.config;
       speaker.reconfigure(effectiveConfig(base, cluster));
+      if (base.tunnels.wireguard.length > 0 || wg) {
+        wg ??= new WireGuardManager({ log: log.child({ component: "wireguard" }) });
+        try {
+          await wg.apply(wireGuardDesiredFromConfig(base.tunnels));
+        } catch (e) {
+          const msg = e instanceof Error ? e.message : String(e);
+          return { ok: false, message: `BGP configuration reloaded; WireGuard: ${msg}` };
+        }
+      }
       if (nft) {
         try {
           await nft.apply(nftDesired(base));
@@ -172,6 +183,17 @@ export async function runDaemon(configPath: string): Promise<number> {
     initialSynced = true;
   }, cfg.dataplane.convergeTimeout * 1000).unref();
   const kernel = await startDataplane(cfg, speaker, log);
+  // WireGuard tunnels before the speaker: BGP to the other gateway runs over them.
+  let wg: WireGuardManager | undefined;
+  if (cfg.tunnels.wireguard.length > 0) {
+    wg = new WireGuardManager({ log: log.child({ component: "wireguard" }) });
+    try {
+      await wg.apply(wireGuardDesiredFromConfig(cfg.tunnels));
+    } catch (e) {
+      // Not fatal: the sessions over it stay down and the next reload applies it again.
+      log.error({ error: e instanceof Error ? e.message : String(e) }, "WireGuard tunnels not all up");
+    }
+  }
   // Our routes survived in the kernel: restart as an RFC 4724 restarting speaker.
   if (kernel && kernel.status().adopted > 0) {
     log.info({ adopted: kernel.status().adopted }, "forwarding state preserved; graceful restart");
@@ -258,6 +280,10 @@ export async function runDaemon(configPath: string): Promise<number> {
       await watcher?.stop();
       // Give the NOTIFICATIONs a moment to leave before the sockets close with the process.
       await new Promise((r) => setTimeout(r, 200));
+      // After the speaker: its Cease still crosses the tunnel.
+      await wg?.shutdown({ keepKernel: cfg.dataplane.onShutdown !== "remove" }).catch((e: unknown) => {
+        log.warn({ error: e instanceof Error ? e.message : String(e) }, "WireGuard cleanup failed");
+      });
       await api.close();
       await metrics?.close();
       resolve(0);

@@ -42,6 +42,8 @@ export interface StatusJson {
   readonly kubernetes?: unknown;
   /** nftables (table inet podgate): SNAT/MSS state, applies, errors. */
   readonly nftables?: unknown;
+  /** WireGuard tunnels: per peer latest handshake age, endpoint, bytes, up/down. */
+  readonly tunnels?: unknown;
 }
 
 export interface RouteJson {
