@@ -58,6 +58,8 @@ const VERSION = "0.1.0";
 /** API-derived routes lose to BGP-learned ones (RFC 4271 §9.1.2.1: higher LOCAL_PREF wins). */
 const STATIC_LOCAL_PREF = 50;
 const AGGREGATE_LOCAL_PREF = 1;
+/** Restarting speaker: how long to wait for peers to come up before the ones that are up decide. */
+const DEFERRAL_GRACE_MS = 5_000;
 /**
  * Loc-RIB prefixes decided per macrotask. A 1M-route flush in one go blocked the event loop
  * for seconds (keepalives late); slices let timers and socket reads run in between.
@@ -206,7 +208,9 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     this.applyOriginate(cfg.originate);
     this.rebuildAggregates();
     if (this.deferring) {
+      this.deferStartedAt = this.clock.now();
       this.deferTimer = this.clock.setTimeout(() => this.releaseDeferred(), this.deferralSeconds * 1000);
+      this.clock.setTimeout(() => this.checkDeferral(), DEFERRAL_GRACE_MS);
     }
     for (const e of this.peers.values()) if (e.config.enabled) e.session.start();
     this.checkInitialSync();
@@ -245,6 +249,25 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
   private deferring = false;
   private deferralSeconds = 120;
   private deferTimer: TimerHandle | undefined;
+
+  private deferStartedAt = 0;
+
+  /**
+   * A peer that never comes up (wrong AS, bad password, powered off) must not hold every other
+   * peer's table back for the whole deferral time: after a short grace period, the sessions that
+   * are up decide — once each of them has sent End-of-RIB, selection is done.
+   */
+  private checkDeferral(): void {
+    if (!this.deferring) return;
+    if (this.clock.now() - this.deferStartedAt < DEFERRAL_GRACE_MS) return;
+    let up = 0;
+    for (const e of this.peers.values()) {
+      if (!e.facts) continue;
+      up++;
+      if (!e.synced) return;
+    }
+    if (up > 0) this.releaseDeferred();
+  }
 
   /** Sends the deferred initial tables (and End-of-RIB) to every Established peer. */
   private releaseDeferred(): void {
@@ -474,6 +497,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     if (!facts.gracefulRestart && !e.synced) {
       e.synced = true;
       this.checkInitialSync();
+      this.checkDeferral();
     }
     if (this.deferring) {
       e.deferred = true;
@@ -507,6 +531,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
       if (e.eorOwed?.delete(eor.afi) && e.eorOwed.size === 0) {
         e.synced = true;
         this.checkInitialSync();
+        this.checkDeferral();
       }
       if (e.awaitingEor?.delete(eor.afi) && e.awaitingEor.size === 0) this.sweepStale(e);
       return;

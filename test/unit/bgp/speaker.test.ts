@@ -141,4 +141,33 @@ describe("Speaker", () => {
     expect(sb.status().peers[0]!.state).not.toBe("Established");
     expect(sb.routes().routes).toEqual([]);
   });
+
+  it("a restarting speaker does not wait for a peer that never comes up", async () => {
+    const a = { me: "127.0.0.6", port: BASE + 4, asn: 65001 };
+    const b = { me: "127.0.0.7", port: BASE + 5, asn: 65002 };
+    const yamlA = yamlFor({
+      ...a,
+      peer: b.me,
+      peerPort: b.port,
+      peerAsn: b.asn,
+      originate: ["10.9.0.0/24"],
+    }).replace(
+      "originate:",
+      // A second peer that never answers (passive, nobody connects): it must not hold the table back.
+      "  - { address: 127.0.0.8, asn: 65003, passive: true }\noriginate:",
+    );
+    const sa = new Speaker({ config: parseConfig(yamlA, "a.yaml"), log: silentLogger });
+    const sb = new Speaker({
+      config: parseConfig(yamlFor({ ...b, peer: a.me, peerPort: a.port, peerAsn: a.asn }), "b.yaml"),
+      log: silentLogger,
+    });
+    speakers.push(sa, sb);
+    sa.setRestarting(60);
+    const t0 = Date.now();
+    await sa.start();
+    await sb.start();
+    await until(() => sb.routes().routes.length === 1, "the deferred table", 15_000);
+    // Released by the grace period (5 s), not by the 60 s deferral timer.
+    expect(Date.now() - t0).toBeLessThan(15_000);
+  }, 20_000);
 });
