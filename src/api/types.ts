@@ -52,8 +52,11 @@ export interface RouteJson {
   /** Address of the peer the path came from, or "local" for routes podgate originates. */
   readonly peer: string;
   readonly best: boolean;
-  /** Where the path came from: a BGP peer, the Kubernetes API (static mode), or podgate itself. */
-  readonly source: "bgp" | "kubernetes" | "local";
+  /**
+   * Where the path came from: a BGP peer, the Kubernetes API (static mode), the service CIDR
+   * fallback (ECMP to the Established cluster peers), or podgate itself.
+   */
+  readonly source: "bgp" | "kubernetes" | "service-fallback" | "local";
   readonly family: "ipv4" | "ipv6";
   readonly pathId?: number;
   readonly asPath: string;

@@ -58,6 +58,7 @@ const VERSION = "0.1.0";
 /** API-derived routes lose to BGP-learned ones (RFC 4271 §9.1.2.1: higher LOCAL_PREF wins). */
 const STATIC_LOCAL_PREF = 50;
 const AGGREGATE_LOCAL_PREF = 1;
+const SERVICE_FALLBACK_LOCAL_PREF = 40;
 /** Restarting speaker: how long to wait for peers to come up before the ones that are up decide. */
 const DEFERRAL_GRACE_MS = 5_000;
 /**
@@ -178,6 +179,8 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
   private aggregates: AggregateState[] = [];
   /** Routes from the Kubernetes API (static mode), by prefix text → next hops. */
   private staticRoutes = new Map<string, readonly string[]>();
+  /** Service CIDR fallback: prefix → cluster peer addresses it is currently routed to. */
+  private serviceFallback = new Map<string, readonly string[]>();
   /** Pseudo-peers for API-derived routes, one per next-hop node address. */
   private readonly apiPeers = new Map<string, PeerInfo>();
   /** Loc-RIB key → the aggregate a cluster best path is counted in. */
@@ -359,6 +362,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
       JSON.stringify([next.cluster, next.office.advertise])
     ) {
       this.rebuildAggregates();
+      this.updateServiceFallback();
     }
     this.scheduleFlush();
   }
@@ -499,6 +503,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
       this.checkInitialSync();
       this.checkDeferral();
     }
+    if (cfg.role === "cluster") this.updateServiceFallback();
     if (this.deferring) {
       e.deferred = true;
     } else {
@@ -570,6 +575,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
   private onDown(e: PeerEntry, reason: DownReason): void {
     const facts = e.facts;
     e.facts = undefined;
+    if (e.config.role === "cluster") this.updateServiceFallback();
     e.adjOut?.reset();
     e.adjOut = undefined;
     if (reason.kind === "notification-sent" || reason.kind === "notification-received") {
@@ -775,6 +781,70 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     this.scheduleFlush();
   }
 
+  /**
+   * Service CIDRs are reachable through any node (kube-proxy DNATs a ClusterIP wherever it
+   * lands). Routes Calico advertises for them (serviceClusterIPs) win; otherwise this fallback
+   * sends each declared service CIDR by ECMP to the cluster peers that are Established, with
+   * LOCAL_PREF 40 (below API-derived routes and anything learned over BGP).
+   */
+  private updateServiceFallback(): void {
+    const up = [...this.peers.values()]
+      .filter((e) => e.facts !== undefined && e.config.role === "cluster")
+      .map((e) => e.config.address)
+      .sort();
+    const next = new Map<string, readonly string[]>();
+    for (const cidr of this.config.cluster?.serviceCIDRs ?? []) {
+      next.set(
+        formatPrefix(parsePrefix(cidr)),
+        up.filter((a) => a.includes(":") === cidr.includes(":")),
+      );
+    }
+    for (const [prefix, hops] of this.serviceFallback) {
+      const now = next.get(prefix) ?? [];
+      for (const h of hops)
+        if (!now.includes(h)) this.locRib.withdraw(this.fallbackPeer(h), parsePrefix(prefix));
+    }
+    for (const [prefix, hops] of next) {
+      const before = this.serviceFallback.get(prefix) ?? [];
+      for (const h of hops) {
+        if (before.includes(h)) continue;
+        const attrs: PathAttributes = Object.freeze({
+          origin: Origin.INCOMPLETE,
+          asPath: [],
+          nextHop: h,
+          localPref: SERVICE_FALLBACK_LOCAL_PREF,
+        });
+        this.locRib.update(
+          createPath({
+            prefix: parsePrefix(prefix),
+            peer: this.fallbackPeer(h),
+            attrs,
+            learnedAt: nowSeconds(),
+          }),
+        );
+      }
+    }
+    this.serviceFallback = next;
+    this.scheduleFlush();
+  }
+
+  private fallbackPeer(address: string): PeerInfo {
+    const key = `service-fallback:${address}`;
+    let p = this.apiPeers.get(key);
+    if (!p) {
+      p = makePeerInfo({
+        id: key,
+        address,
+        asn: this.config.asn,
+        routerId: address.includes(":") ? "0.0.0.1" : address,
+        ibgp: true,
+        role: "cluster",
+      });
+      this.apiPeers.set(key, p);
+    }
+    return p;
+  }
+
   private apiPeer(address: string): PeerInfo {
     let p = this.apiPeers.get(address);
     if (!p) {
@@ -899,7 +969,13 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
         prefix: formatPrefix(p.prefix),
         nextHop: a.nextHop ?? (p.peer.local ? "self" : ""),
         peer: p.peer.local ? "local" : p.peer.address,
-        source: p.peer.local ? "local" : p.peer.id.startsWith("kubernetes:") ? "kubernetes" : "bgp",
+        source: p.peer.local
+          ? "local"
+          : p.peer.id.startsWith("kubernetes:")
+            ? "kubernetes"
+            : p.peer.id.startsWith("service-fallback:")
+              ? "service-fallback"
+              : "bgp",
         best,
         family: p.prefix.afi === Afi.IPV4 ? "ipv4" : "ipv6",
         ...(p.pathId ? { pathId: p.pathId } : {}),

@@ -922,13 +922,13 @@ export const configSchema: ObjectNode = {
         mssClamp: {
           kind: "string",
           typeName: "off | auto | integer 536..65495",
-          default: "off",
+          default: "auto",
           parse: (v) =>
             v === "off" || v === "auto" || (/^\d+$/.test(v) && Number(v) >= 536 && Number(v) <= 65495)
               ? { value: v }
               : { error: "must be off, auto or an integer 536..65495" },
           description:
-            "TCP MSS clamping for forwarded SYNs between office and cluster (nftables): auto clamps to the route's MTU (use it when a tunnel or a smaller MTU is in the path), a number caps the MSS.",
+            "TCP MSS clamping for forwarded SYNs between office and cluster (nftables): auto clamps to the MTU of the route the SYN leaves by — a no-op on a plain 1500-byte path and the cure for PMTU black holes behind a tunnel or a smaller MTU; a number caps the MSS; off disables it.",
         },
         sysctl: {
           kind: "enum",

@@ -85,7 +85,7 @@ describe("roles: cluster and office peers with declared address space", () => {
 
     // The gateway accepts only the blocks (not the default route, not the foreign /24).
     const gwRoutes = await until(() => {
-      const r = sGw.routes({ peer: NODE }).routes;
+      const r = sGw.routes({ peer: NODE }).routes.filter((x) => x.source === "bgp");
       return r.length >= 2 && r;
     }, "gateway to learn the blocks");
     expect(gwRoutes.map((r) => r.prefix).sort()).toEqual(["10.244.1.0/26", "10.244.2.0/26"]);
@@ -94,15 +94,22 @@ describe("roles: cluster and office peers with declared address space", () => {
       prefixesAccepted: 2,
     });
 
-    // The office learns the pod CIDR aggregate (not the service CIDR: nothing inside it yet),
-    // with the gateway as next hop, and none of the /26 specifics.
+    // The office learns the pod CIDR aggregate and the service CIDR (routed by ECMP to the
+    // Established cluster peers: the service fallback), with the gateway as next hop, and none
+    // of the /26 specifics.
     const officeRoutes = await until(() => {
       const r = sOffice.routes({ peer: GW }).routes;
-      return r.length > 0 && r;
-    }, "office to learn the aggregate");
+      return r.length > 1 && r;
+    }, "office to learn the aggregate and the service CIDR");
     expect(officeRoutes).toEqual([
+      expect.objectContaining({ prefix: "10.96.0.0/12", nextHop: GW, asPath: "64512" }),
       expect.objectContaining({ prefix: "10.244.0.0/16", nextHop: GW, asPath: "64512" }),
     ]);
+    expect(sGw.routes({ prefix: "10.96.0.0/12" }).routes).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ nextHop: NODE, source: "service-fallback", best: true }),
+      ]),
+    );
 
     // Return path: the node learns the office prefix (only that one) with the gateway as next hop.
     const nodeRoutes = await until(() => {
@@ -110,16 +117,18 @@ describe("roles: cluster and office peers with declared address space", () => {
       return r.length > 0 && r;
     }, "node to learn the office prefix");
     expect(nodeRoutes).toEqual([expect.objectContaining({ prefix: "10.10.0.0/24", nextHop: GW })]);
-    expect(sGw.activeAggregates()).toEqual(["10.244.0.0/16"]);
+    expect(sGw.activeAggregates()).toEqual(["10.244.0.0/16", "10.96.0.0/12"]);
 
-    // The cluster loses its blocks: the aggregate is withdrawn from the office.
+    // The cluster loses its blocks: the pod aggregate is withdrawn from the office (the service
+    // CIDR stays: the node is still up and can DNAT a ClusterIP).
+    const officePrefixes = () => sOffice.routes({ peer: GW }).routes.map((r) => r.prefix);
     sNode.reconfigure(parseConfig(node(["0.0.0.0/0"]), "node.yaml"));
-    await until(() => sOffice.routes({ peer: GW }).routes.length === 0, "aggregate withdrawal at the office");
-    expect(sGw.activeAggregates()).toEqual([]);
+    await until(() => officePrefixes().join() === "10.96.0.0/12", "pod aggregate withdrawal at the office");
+    expect(sGw.activeAggregates()).toEqual(["10.96.0.0/12"]);
 
     // And comes back with the first block.
     sNode.reconfigure(parseConfig(node(["10.244.7.0/26"]), "node.yaml"));
-    await until(() => sOffice.routes({ peer: GW }).routes.length === 1, "aggregate to return");
+    await until(() => officePrefixes().length === 2, "pod aggregate to return");
 
     // Return path switched to snat by a reload: the office prefix is withdrawn from the node
     // although the Loc-RIB itself does not change (an export-only change).

@@ -69,7 +69,7 @@ describe("minimal config", () => {
         protocol: 196,
         metric: 20,
         unreachableAggregates: true,
-        mssClamp: "off",
+        mssClamp: "auto",
         sysctl: "set",
         onShutdown: "keep",
         convergeTimeout: 120,
