@@ -87,6 +87,9 @@ async function startDiscovery(
   return watcher;
 }
 
+/** RFC 4724 selection deferral cap for a restarting podgate (seconds). */
+const MAX_SELECTION_DEFERRAL_S = 15;
+
 function mssOf(c: PodgateConfig): MssClamp {
   const m = c.dataplane.mssClamp;
   return m === "off" || m === "auto" ? m : Number(m);
@@ -197,7 +200,9 @@ export async function runDaemon(configPath: string): Promise<number> {
   // Our routes survived in the kernel: restart as an RFC 4724 restarting speaker.
   if (kernel && kernel.status().adopted > 0) {
     log.info({ adopted: kernel.status().adopted }, "forwarding state preserved; graceful restart");
-    speaker.setRestarting(cfg.dataplane.convergeTimeout);
+    // Peers in helper mode keep our routes until our End-of-RIB, so a short deferral costs them
+    // nothing; peers that flushed us wait at most this long for our table.
+    speaker.setRestarting(Math.min(cfg.dataplane.convergeTimeout, MAX_SELECTION_DEFERRAL_S));
   }
   // nftables (SNAT return path, MSS clamping) before the speaker: the return path exists before
   // the office learns the pod routes. Applied at every start so a stale table is replaced.

@@ -213,7 +213,11 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     if (this.deferring) {
       this.deferStartedAt = this.clock.now();
       this.deferTimer = this.clock.setTimeout(() => this.releaseDeferred(), this.deferralSeconds * 1000);
-      this.clock.setTimeout(() => this.checkDeferral(), DEFERRAL_GRACE_MS);
+      const recheck = () => {
+        this.checkDeferral();
+        if (this.deferring && !this.stopped) this.clock.setTimeout(recheck, 1000);
+      };
+      this.clock.setTimeout(recheck, DEFERRAL_GRACE_MS);
     }
     for (const e of this.peers.values()) if (e.config.enabled) e.session.start();
     this.checkInitialSync();
