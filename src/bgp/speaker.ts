@@ -762,27 +762,8 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
   setStaticRoutes(routes: readonly { prefix: string; nextHops: readonly string[] }[]): void {
     const next = new Map<string, readonly string[]>();
     for (const r of routes) next.set(formatPrefix(parsePrefix(r.prefix)), [...r.nextHops].sort());
-    for (const [prefix, hops] of this.staticRoutes) {
-      const now = next.get(prefix) ?? [];
-      for (const h of hops) if (!now.includes(h)) this.locRib.withdraw(this.apiPeer(h), parsePrefix(prefix));
-    }
-    for (const [prefix, hops] of next) {
-      const before = this.staticRoutes.get(prefix) ?? [];
-      for (const h of hops) {
-        if (before.includes(h)) continue;
-        const attrs: PathAttributes = Object.freeze({
-          origin: Origin.INCOMPLETE,
-          asPath: [],
-          nextHop: h,
-          localPref: STATIC_LOCAL_PREF,
-        });
-        this.locRib.update(
-          createPath({ prefix: parsePrefix(prefix), peer: this.apiPeer(h), attrs, learnedAt: nowSeconds() }),
-        );
-      }
-    }
+    this.syncPseudoRoutes(this.staticRoutes, next, "kubernetes", STATIC_LOCAL_PREF);
     this.staticRoutes = next;
-    this.scheduleFlush();
   }
 
   /**
@@ -803,64 +784,56 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
         up.filter((a) => a.includes(":") === cidr.includes(":")),
       );
     }
-    for (const [prefix, hops] of this.serviceFallback) {
+    this.syncPseudoRoutes(this.serviceFallback, next, "service-fallback", SERVICE_FALLBACK_LOCAL_PREF);
+    this.serviceFallback = next;
+  }
+
+  /**
+   * Moves the Loc-RIB from one set of non-BGP routes (prefix → next hops) to another with the
+   * fewest changes: one path per next hop, from a pseudo-peer `${source}:${address}` (role
+   * cluster, iBGP), so equal paths form an ECMP set like routes from several nodes would.
+   */
+  private syncPseudoRoutes(
+    before: ReadonlyMap<string, readonly string[]>,
+    next: ReadonlyMap<string, readonly string[]>,
+    source: "kubernetes" | "service-fallback",
+    localPref: number,
+  ): void {
+    for (const [prefix, hops] of before) {
       const now = next.get(prefix) ?? [];
       for (const h of hops)
-        if (!now.includes(h)) this.locRib.withdraw(this.fallbackPeer(h), parsePrefix(prefix));
+        if (!now.includes(h)) this.locRib.withdraw(this.pseudoPeer(source, h), parsePrefix(prefix));
     }
     for (const [prefix, hops] of next) {
-      const before = this.serviceFallback.get(prefix) ?? [];
+      const had = before.get(prefix) ?? [];
       for (const h of hops) {
-        if (before.includes(h)) continue;
+        if (had.includes(h)) continue;
         const attrs: PathAttributes = Object.freeze({
           origin: Origin.INCOMPLETE,
           asPath: [],
           nextHop: h,
-          localPref: SERVICE_FALLBACK_LOCAL_PREF,
+          localPref,
         });
-        this.locRib.update(
-          createPath({
-            prefix: parsePrefix(prefix),
-            peer: this.fallbackPeer(h),
-            attrs,
-            learnedAt: nowSeconds(),
-          }),
-        );
+        const peer = this.pseudoPeer(source, h);
+        this.locRib.update(createPath({ prefix: parsePrefix(prefix), peer, attrs, learnedAt: nowSeconds() }));
       }
     }
-    this.serviceFallback = next;
     this.scheduleFlush();
   }
 
-  private fallbackPeer(address: string): PeerInfo {
-    const key = `service-fallback:${address}`;
-    let p = this.apiPeers.get(key);
+  private pseudoPeer(source: "kubernetes" | "service-fallback", address: string): PeerInfo {
+    const id = `${source}:${address}`;
+    let p = this.apiPeers.get(id);
     if (!p) {
       p = makePeerInfo({
-        id: key,
+        id,
         address,
         asn: this.config.asn,
         routerId: address.includes(":") ? "0.0.0.1" : address,
         ibgp: true,
         role: "cluster",
       });
-      this.apiPeers.set(key, p);
-    }
-    return p;
-  }
-
-  private apiPeer(address: string): PeerInfo {
-    let p = this.apiPeers.get(address);
-    if (!p) {
-      p = makePeerInfo({
-        id: `kubernetes:${address}`,
-        address,
-        asn: this.config.asn,
-        routerId: address.includes(":") ? "0.0.0.1" : address,
-        ibgp: true,
-        role: "cluster",
-      });
-      this.apiPeers.set(address, p);
+      this.apiPeers.set(id, p);
     }
     return p;
   }
