@@ -22,6 +22,8 @@ import type { RibRoute } from "../test/lab/daemons/types.ts";
 import { type Host, Lab, type LabProcess, waitFor } from "../test/lab/netns.ts";
 import {
   CLUSTER_AS,
+  CLUSTER_IP,
+  CLUSTER_IP_PORT,
   CLUSTER_LAN_ROUTER,
   DEMO_DIR,
   DEMO_PID_FILE,
@@ -35,10 +37,13 @@ import {
   OFFICE_LAN,
   OFFICE_LAN_IP,
   OFFICE_TRANSIT_IP,
+  POD_CIDR,
+  POD_HTTP_PORT,
   PODGATE_CONFIG,
   PODGATE_LOG,
   PODGATE_SOCKET,
   podgateConfig,
+  SERVICE_BACKEND,
   SERVICE_CIDR,
 } from "./topology.ts";
 
@@ -179,6 +184,38 @@ async function down(): Promise<number> {
 // ---------------------------------------------------------------------------------------------
 // Building the lab
 
+/**
+ * A pod's workload: a one-line HTTP server that answers with the pod's name and the client's
+ * address (so the laptop sees whether its own address arrived). Spawned through the lab, so
+ * teardown (and `down`, which kills every process in pgdemo-* namespaces) stops it.
+ */
+function startPodHttp(pod: Host, name: string): void {
+  const script = `require("node:http").createServer((q,s)=>{s.setHeader("connection","close");s.end("hello from ${name}, you are "+q.socket.remoteAddress+"\\n")}).listen(${POD_HTTP_PORT},"0.0.0.0")`;
+  pod.spawn(["node", "-e", script], { logName: `${name}-http.log` });
+}
+
+/**
+ * kube-proxy's part of a Service, on one node: DNAT the ClusterIP to the backend pod, and
+ * masquerade connections from outside the pod network so the reply comes back through this
+ * node (which undoes the DNAT) even when the backend lives on another node.
+ */
+async function installService(node: Host): Promise<void> {
+  const rules = `table ip pgdemo-svc {
+  chain pre {
+    type nat hook prerouting priority dstnat; policy accept;
+    ip daddr ${CLUSTER_IP} tcp dport ${CLUSTER_IP_PORT} counter dnat to ${SERVICE_BACKEND.pod.ip}:${POD_HTTP_PORT}
+  }
+  chain post {
+    type nat hook postrouting priority srcnat; policy accept;
+    ct status dnat ip saddr != ${POD_CIDR} masquerade
+  }
+}
+`;
+  const r = await node.exec(["nft", "-f", "-"], { input: rules });
+  if (r.code !== 0)
+    throw new DemoError(`nft on ${node.name} (the ClusterIP's DNAT) failed: ${r.stderr.trim()}`);
+}
+
 async function build(lab: DemoLab): Promise<Demo> {
   step("1. Namespaces and links");
   const gw = await lab.addHost("gw");
@@ -217,8 +254,13 @@ async function build(lab: DemoLab): Promise<Demo> {
     await node.sysctl(`net.ipv4.conf.${aIf}.proxy_arp`, "1");
     await node.sysctl(`net.ipv4.neigh.${aIf}.proxy_delay`, "0");
     await node.run(["ip", "route", "add", `${n.pod.ip}/32`, "dev", aIf]);
+    startPodHttp(pod, n.pod.name);
   }
+  for (const h of nodeHosts) await installService(h);
   say(`   ${lab.hosts.length} namespaces: ${lab.hosts.map((h) => h.ns).join(" ")}`);
+  say(
+    `   each pod serves HTTP on :${POD_HTTP_PORT}; ClusterIP ${CLUSTER_IP}:${CLUSTER_IP_PORT} → ${SERVICE_BACKEND.pod.name} (${SERVICE_BACKEND.pod.ip}:${POD_HTTP_PORT}) by nft DNAT on every node`,
+  );
 
   step("2. Daemons: BIRD on each node (like calico-node), FRR on the office router, podgate");
   const birds = NODES.map((n, i) =>
@@ -457,10 +499,19 @@ async function verify(d: Demo): Promise<CheckResult[]> {
   const returnChecks = await settle(() => checkReturnPath(d));
   for (const c of [...pgChecks, ...officeChecks, ...returnChecks]) say(`   ${mark(c)}`);
 
-  step("5. Forwarding: the laptop reaches every pod through the office router and podgate's kernel routes");
+  step(
+    "5. Forwarding: the laptop reaches every pod (ping, HTTP) and the Service ClusterIP (HTTP) through the office router and podgate's kernel routes",
+  );
   const laptopChecks = await settle(() => checkLaptop(d));
   for (const c of laptopChecks) say(`   ${mark(c)}`);
   return [...results, ...pgChecks, ...officeChecks, ...returnChecks, ...laptopChecks];
+}
+
+/** `curl` from the laptop: the reply's first line, or why there is none. */
+async function laptopHttp(d: Demo, url: string): Promise<{ ok: boolean; body: string }> {
+  const r = await d.laptop.exec(["curl", "-sS", "-m", "3", url], { timeoutMs: 5_000 });
+  if (r.code !== 0) return { ok: false, body: `curl exit ${r.code}: ${r.stderr.trim()}` };
+  return { ok: true, body: r.stdout.trim() };
 }
 
 async function checkLaptop(d: Demo): Promise<CheckResult[]> {
@@ -472,6 +523,29 @@ async function checkLaptop(d: Demo): Promise<CheckResult[]> {
       line: `laptop (${LAPTOP_IP}) → ${n.pod.name} (${n.pod.ip}) on ${n.name}: ping`,
     });
   }
+  for (const n of NODES) {
+    const url = `http://${n.pod.ip}:${POD_HTTP_PORT}/`;
+    const h = await laptopHttp(d, url);
+    // The advertise return path keeps the laptop's own address end to end.
+    const want = `hello from ${n.pod.name}, you are ${LAPTOP_IP}`;
+    const ok = h.ok && h.body === want;
+    out.push({
+      ok,
+      line: `laptop → ${n.pod.name}: HTTP ${url} answers "${ok ? want : `${want}" (got "${h.body}`}"`,
+    });
+  }
+  // Any node may get the connection (the gateway routes the service CIDR by ECMP); each DNATs it
+  // to pod2 and masquerades it, so pod2 sees that node's address.
+  const url = `http://${CLUSTER_IP}/`;
+  const h = await laptopHttp(d, url);
+  const prefix = `hello from ${SERVICE_BACKEND.pod.name}, you are `;
+  const via = h.body.startsWith(prefix) ? h.body.slice(prefix.length) : "";
+  const node = NODES.find((n) => n.ip === via);
+  const ok = h.ok && node !== undefined;
+  out.push({
+    ok,
+    line: `laptop → Service ClusterIP ${CLUSTER_IP}:${CLUSTER_IP_PORT}: HTTP ${url} answers "${h.body}"${ok ? ` (DNAT on ${node!.name} → ${SERVICE_BACKEND.pod.name}:${POD_HTTP_PORT})` : ` (want "${prefix}<a node's address>")`}`,
+  });
   return out;
 }
 
@@ -522,9 +596,21 @@ async function showEverything(d: Demo): Promise<void> {
       return `${r.stdout.split("\n").find((l) => l.includes("packets transmitted")) ?? r.stdout}${r.code ? " (failed)" : ""}`;
     },
   );
+  const p3 = NODES[2]!;
+  await show(
+    `laptop → pod by HTTP (${p3.pod.name}'s server on :${POD_HTTP_PORT}; it sees the laptop's own address)`,
+    `ip netns exec ${d.laptop.ns} curl -s -m 3 http://${p3.pod.ip}:${POD_HTTP_PORT}/`,
+    async () => (await laptopHttp(d, `http://${p3.pod.ip}:${POD_HTTP_PORT}/`)).body,
+  );
+  await show(
+    `laptop → Service ClusterIP by HTTP: a node DNATs ${CLUSTER_IP}:${CLUSTER_IP_PORT} to ${SERVICE_BACKEND.pod.name} and masquerades (like kube-proxy)`,
+    `ip netns exec ${d.laptop.ns} curl -s -m 3 http://${CLUSTER_IP}/`,
+    async () => (await laptopHttp(d, `http://${CLUSTER_IP}/`)).body,
+  );
 }
 
 function tryThese(d: Demo): void {
+  const curl = `ip netns exec ${d.laptop.ns} curl -s`;
   const n2 = 1;
   step("Try these (in another shell, as root)");
   say(`   node bin/podgate.js status --socket ${PODGATE_SOCKET}
@@ -536,6 +622,9 @@ function tryThese(d: Demo): void {
    ip netns exec ${d.nodeHosts[n2]!.ns} birdc -s ${d.birds[n2]!.socket} show protocols
    ip netns exec ${d.nodeHosts[n2]!.ns} birdc -s ${d.birds[n2]!.socket} show route
    ip netns exec ${d.podHosts[0]!.ns} ping -c3 ${NODES[2]!.pod.ip}
+   ${curl} http://${NODES[0]!.pod.ip}:${POD_HTTP_PORT}/   # a pod, by HTTP
+   ${curl} http://${CLUSTER_IP}/        # the Service ClusterIP (DNAT on a node → ${SERVICE_BACKEND.pod.name})
+   ip netns exec ${d.nodeHosts[n2]!.ns} nft list table ip pgdemo-svc   # the ClusterIP's DNAT, with counters
    ip netns exec ${d.gw.ns} tcpdump -ni eth0 tcp port 179
    tail -f ${PODGATE_LOG}        # podgate's JSON log; config in ${PODGATE_CONFIG}
 

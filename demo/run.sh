@@ -14,7 +14,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 missing=()
-for c in ip bird birdc vtysh; do command -v "$c" >/dev/null 2>&1 || missing+=("$c"); done
+for c in ip bird birdc vtysh nft curl; do command -v "$c" >/dev/null 2>&1 || missing+=("$c"); done
 for f in /usr/lib/frr/zebra /usr/lib/frr/bgpd; do [ -x "$f" ] || missing+=("$f"); done
 if [ "${1:-}" != "down" ] && [ "${#missing[@]}" -gt 0 ]; then
   echo "demo: missing ${missing[*]}: installing the Debian packages with scripts/install-deps.sh"

@@ -34,6 +34,14 @@ export const LAPTOP_IP = "10.10.0.50";
 export const POD_CIDR = "10.244.0.0/16";
 /** Service ClusterIP range; every node announces it (Calico's serviceClusterIPs). */
 export const SERVICE_CIDR = "10.96.0.0/12";
+/** Each pod runs a tiny HTTP server on this port that answers with the pod's name. */
+export const POD_HTTP_PORT = 8080;
+/**
+ * The emulated Service (like kube-dns's address): ClusterIP 10.96.0.10:80 → pod2:8080, DNATed by
+ * nft on every node the way kube-proxy does it, so it answers whichever node the gateway picks.
+ */
+export const CLUSTER_IP = "10.96.0.10";
+export const CLUSTER_IP_PORT = 80;
 
 export interface DemoNode {
   name: string;
@@ -54,6 +62,9 @@ export const NODES: readonly DemoNode[] = [
   },
   { name: "node3", ip: "192.168.40.103", blocks: ["10.244.3.0/26"], pod: { name: "pod3", ip: "10.244.3.2" } },
 ];
+
+/** The Service's backend pod (pod2 on node2). */
+export const SERVICE_BACKEND: DemoNode = NODES[1]!;
 
 /** What podgate must learn from the cluster: prefix → next hops (the nodes announcing it). */
 export function expectedClusterRoutes(): Map<string, string[]> {
