@@ -107,7 +107,7 @@ async function main(): Promise<void> {
   say(`# end-to-end: new block on a node → first ping reply from the laptop (N = ${n} per gateway)`);
   say(`load average at start: ${load()}`);
   const lab = new Lab("bench-e2e");
-  const results: { gateway: string; ms: number[]; lost: number; load: string }[] = [];
+  const results: { gateway: string; ms: number[]; configure: number[]; lost: number; load: string }[] = [];
   try {
     const gw = await lab.addHost("gw");
     const node = await lab.addHost("node1");
@@ -229,12 +229,13 @@ async function main(): Promise<void> {
         250,
       );
       await sleep(1000);
-      const r = { gateway: g.name, ms: [] as number[], lost: 0, load: "" };
+      const r = { gateway: g.name, ms: [] as number[], configure: [] as number[], lost: 0, load: "" };
       for (const p of pods) {
         const ping = firstReply(laptop, p.ip, 10);
         await sleep(100);
         const t0 = nowMs();
         await bird.announce(p.block);
+        r.configure.push(nowMs() - t0);
         const t = await ping.done;
         if (Number.isFinite(t)) r.ms.push(t - t0);
         else r.lost++;
@@ -262,7 +263,16 @@ async function main(): Promise<void> {
   }
   say(
     mdTable(
-      ["gateway", "samples", "lost", "p50 (ms)", "p90 (ms)", "max (ms)", "load average"],
+      [
+        "gateway",
+        "samples",
+        "lost",
+        "p50 (ms)",
+        "p90 (ms)",
+        "max (ms)",
+        "node's birdc configure p50 (ms)",
+        "load average",
+      ],
       results.map((r) => [
         r.gateway,
         r.ms.length,
@@ -270,6 +280,7 @@ async function main(): Promise<void> {
         f2(pct(r.ms, 50)),
         f2(pct(r.ms, 90)),
         f2(Math.max(...r.ms)),
+        f2(pct(r.configure, 50)),
         r.load,
       ]),
     ),
