@@ -355,7 +355,7 @@ async function forward(seconds: number): Promise<ForwardRow[]> {
       try {
         const out = await laptop.run(["iperf3", "-c", "10.244.1.2", "-t", String(seconds), "-J"], {
           timeoutMs: (seconds + 30) * 1000,
-        } as never);
+        });
         const j = JSON.parse(out) as { end: { sum_received: { bits_per_second: number } } };
         r.gbps = j.end.sum_received.bits_per_second / 1e9;
       } catch (e) {
