@@ -254,7 +254,7 @@ async function main(): Promise<void> {
       say(`  ${g.name}: ${r.ms.map((x) => x.toFixed(0)).join(" ")} ms; lost ${r.lost}; load ${r.load}`);
       results.push(r);
       await lab.stopProcess(proc, 15_000);
-      await gw.run(["ip", "route", "flush", "proto", "196"]).catch(() => "");
+      await gw.run(["ip", "route", "flush", "proto", "201"]).catch(() => "");
       await gw.run(["ip", "route", "flush", "proto", "bird"]).catch(() => "");
     }
     await Promise.all([bird.stop(), frr.stop()]);

@@ -1,5 +1,5 @@
 /**
- * Gateway benchmarks (issue 3 §8): podgate with its dataplane ENABLED (routes with protocol 196
+ * Gateway benchmarks (issue 3 §8): podgate with its dataplane ENABLED (routes with protocol 201
  * in its namespace), measured next to BIRD 2 with a kernel protocol, on this machine, in one run.
  *
  *   converge  one /26 announced then withdrawn N times by a BGP probe (bench/gw-peer.ts) on a
@@ -7,7 +7,7 @@
  *             the gateway's namespace (`ip monitor route`, lines timestamped on arrival) and (b)
  *             the UPDATE arriving on the probe's "office" session (export accept-all).
  *   install   100k /26 from the generator (bench/gen.ts): time from its first write until 100k
- *             routes with proto 196 (podgate) / proto bird (BIRD kernel protocol) are in the kernel.
+ *             routes with proto 201 (podgate) / proto bird (BIRD kernel protocol) are in the kernel.
  *   forward   iperf3 laptop → pod through the gateway, once over podgate's route, once over a
  *             static route with podgate stopped; Gbit/s and the ratio.
  *
@@ -38,7 +38,7 @@ import {
   waitUntil,
 } from "./harness.ts";
 
-const PROTO = 196;
+const PROTO = 201;
 const CLUSTER_LOCAL = GEN_BASE; // 10.99.1.1: probe's cluster session, also the generator's address
 const OFFICE_LOCAL = ipv4Add(GEN_BASE, 1); // 10.99.1.2
 const OFFICE_ASN = 65002;
@@ -397,7 +397,7 @@ async function forward(seconds: number): Promise<ForwardRow[]> {
     await waitUntil(async () => (await countProto(b.tgt, String(PROTO))) === 1, 10_000, 20);
     const route = (await sh(b.tgt.ns, "ip route get 10.244.1.2")).trim();
     say(`  forward: gateway route with podgate: ${route}`);
-    await iperf("podgate route (proto 196)");
+    await iperf("podgate route (proto 201)");
     probe.close();
     await b.lab.stopProcess(pg.proc, 10_000);
     await sh(b.tgt.ns, `ip route flush proto ${PROTO} || true`);

@@ -584,9 +584,9 @@ async function showEverything(d: Demo): Promise<void> {
     },
   );
   await show(
-    "the gateway's kernel: podgate's routes (protocol 196), the service CIDR by ECMP over every node",
-    `ip netns exec ${d.gw.ns} ip route show proto 196`,
-    () => d.gw.run(["ip", "route", "show", "proto", "196"]),
+    "the gateway's kernel: podgate's routes (protocol 201), the service CIDR by ECMP over every node",
+    `ip netns exec ${d.gw.ns} ip route show proto 201`,
+    () => d.gw.run(["ip", "route", "show", "proto", "201"]),
   );
   await show(
     `laptop → pod (${LAPTOP_IP} → ${p1.pod.ip}): office router → gateway (${GW_TRANSIT_IP}) → ${p1.name}`,

@@ -11,7 +11,7 @@ if [ "$(id -u)" -ne 0 ]; then echo "install.sh: run as root" >&2; exit 1; fi
 
 if [ "${1:-}" = "--uninstall" ]; then
   systemctl disable --now podgate.service 2>/dev/null || true
-  rm -f /etc/systemd/system/podgate.service /etc/sysctl.d/99-podgate.conf
+  rm -f /etc/systemd/system/podgate.service /etc/sysctl.d/99-podgate.conf /etc/iproute2/rt_protos.d/podgate.conf
   systemctl daemon-reload 2>/dev/null || true
   rm -rf "$prefix"
   id podgate >/dev/null 2>&1 && userdel podgate
@@ -34,6 +34,9 @@ if [ ! -f /etc/podgate/podgate.yaml ]; then
   echo "wrote /etc/podgate/podgate.yaml from the example: edit it, then: systemctl restart podgate"
 fi
 install -m 0644 "$src/gateway/99-podgate.conf" /etc/sysctl.d/99-podgate.conf
+# Name podgate's route protocol so `ip route` prints "proto podgate" (dataplane.protocol, default 201).
+install -d -m 0755 /etc/iproute2/rt_protos.d
+echo "201 podgate" > /etc/iproute2/rt_protos.d/podgate.conf
 sysctl --system >/dev/null || true
 install -m 0644 "$src/gateway/podgate.service" /etc/systemd/system/podgate.service
 systemctl daemon-reload

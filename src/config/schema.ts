@@ -901,9 +901,9 @@ export const configSchema: ObjectNode = {
           kind: "integer",
           min: 5,
           max: 255,
-          default: 196,
+          default: 201,
           description:
-            "Route protocol number marking podgate's routes (`ip route show proto 196`). Only routes with this protocol are ever changed or removed.",
+            "Route protocol number marking podgate's routes (`ip route show proto 201`). Only routes with this protocol are ever changed or removed.",
         },
         metric: {
           kind: "integer",

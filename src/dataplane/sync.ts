@@ -39,7 +39,7 @@ export interface KernelSyncOptions {
   readonly log: Logger;
   /** Routing table (default 254, main). */
   readonly table?: number;
-  /** rtm_protocol marking podgate's routes (default 196). */
+  /** rtm_protocol marking podgate's routes (default 201). */
   readonly protocol?: number;
   /** Metric of podgate's routes (default 20, see types.ts DEFAULT_METRIC). */
   readonly metric?: number;

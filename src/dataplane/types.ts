@@ -29,7 +29,7 @@ export interface KernelRoute {
   readonly nextHops: readonly KernelNextHop[];
   /** Routing table id (254 = main). Tables above 255 are fine. */
   readonly table: number;
-  /** rtm_protocol: who installed the route. podgate's own is configurable (default 196). */
+  /** rtm_protocol: who installed the route. podgate's own is configurable (default 201). */
   readonly protocol: number;
   /** RTA_PRIORITY (the metric ip route shows); 0 when absent. */
   readonly metric?: number;
@@ -40,9 +40,11 @@ export const RT_TABLE_MAIN = 254;
 
 /**
  * podgate's default rtm_protocol. Not in iproute2's rt_protos list (186 bgp … 192 eigrp, 99
- * openr); register it as `196 podgate` in /etc/iproute2/rt_protos.d/podgate.conf (docs/dataplane.md).
+ * openr) nor FRR's (186–197, where 196 is staticd: a gateway also running FRR would have its
+ * static routes taken for ours). gateway/install.sh registers `201 podgate` in
+ * /etc/iproute2/rt_protos.d/podgate.conf so `ip route` prints the name.
  */
-export const RTPROT_PODGATE = 196;
+export const RTPROT_PODGATE = 201;
 
 /**
  * Default metric for podgate's routes. Non-zero on purpose: an IPv4 NLM_F_REPLACE overwrites the

@@ -11,7 +11,7 @@ import { type Host, Lab, labPrereqs } from "../lab/netns.ts";
 
 const RUNNER = fileURLToPath(new URL("./runner.ts", import.meta.url));
 const REPO = fileURLToPath(new URL("../../", import.meta.url));
-const PROTO = 196;
+const PROTO = 201;
 
 const skip = labPrereqs(["node"]);
 

@@ -103,9 +103,9 @@ interface KernelRouteJson {
   nexthops?: Array<{ gateway?: string }>;
 }
 
-/** podgate's routes (protocol 196) in the gateway's kernel, prefix → next hops ("unreachable" for that type). */
+/** podgate's routes (protocol 201) in the gateway's kernel, prefix → next hops ("unreachable" for that type). */
 async function gwKernel(gw: Host): Promise<Map<string, string[]>> {
-  const j = JSON.parse(await gw.run(["ip", "-j", "route", "show", "proto", "196"])) as KernelRouteJson[];
+  const j = JSON.parse(await gw.run(["ip", "-j", "route", "show", "proto", "201"])) as KernelRouteJson[];
   const m = new Map<string, string[]>();
   for (const r of j) {
     const hops =

@@ -94,9 +94,9 @@ interface KernelRouteJson {
   nexthops?: Array<{ gateway?: string }>;
 }
 
-/** podgate's routes (protocol 196) in the gateway's kernel: prefix → sorted next hops. */
+/** podgate's routes (protocol 201) in the gateway's kernel: prefix → sorted next hops. */
 async function gwKernel(gw: Host): Promise<Map<string, string[]>> {
-  const j = JSON.parse(await gw.run(["ip", "-j", "route", "show", "proto", "196"])) as KernelRouteJson[];
+  const j = JSON.parse(await gw.run(["ip", "-j", "route", "show", "proto", "201"])) as KernelRouteJson[];
   const m = new Map<string, string[]>();
   for (const r of j) {
     const hops =

@@ -66,7 +66,7 @@ describe("minimal config", () => {
       dataplane: {
         enabled: true,
         table: 254,
-        protocol: 196,
+        protocol: 201,
         metric: 20,
         unreachableAggregates: true,
         mssClamp: "auto",

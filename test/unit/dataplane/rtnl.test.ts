@@ -44,14 +44,14 @@ describe.skipIf(endianness() !== "LE")("rtnl codec", () => {
       type: "unicast",
       nextHops: [{ gateway: "10.0.0.2" }],
       table: 1000,
-      protocol: 196,
+      protocol: 201,
       metric: 20,
     };
     const b = encodeRouteRequest("replace", route, { seq: 7 });
     expect(b.toString("hex")).toBe(
       hex(`
         3c000000 1800 0505 07000000 00000000
-        02 1a 00 00 00 c4 00 01 00000000
+        02 1a 00 00 00 c9 00 01 00000000
         0800 0f00 e8030000
         0800 0100 0af40100
         0800 0600 14000000
@@ -66,14 +66,14 @@ describe.skipIf(endianness() !== "LE")("rtnl codec", () => {
       type: "unicast",
       nextHops: [{ gateway: "fd00::2" }, { gateway: "fd00::3" }],
       table: 254,
-      protocol: 196,
+      protocol: 201,
       metric: 20,
     };
     const b = encodeRouteRequest("delete", route, { seq: 1 });
     expect(b.toString("hex")).toBe(
       hex(`
         40000000 1900 0500 01000000 00000000
-        0a 40 00 00 fe c4 ff 01 00000000
+        0a 40 00 00 fe c9 ff 01 00000000
         0800 0f00 fe000000
         1400 0100 fd100000000000000000000000000000
         0800 0600 14000000`),
@@ -81,7 +81,7 @@ describe.skipIf(endianness() !== "LE")("rtnl codec", () => {
   });
 
   it("unreachable and blackhole carry no next hop; other types are refused", () => {
-    const base = { prefix: "10.250.0.0/16", family: 4 as const, nextHops: [], table: 254, protocol: 196 };
+    const base = { prefix: "10.250.0.0/16", family: 4 as const, nextHops: [], table: 254, protocol: 201 };
     const u = encodeRouteRequest("replace", { ...base, type: "unreachable" }, { seq: 1 });
     expect(u[NLMSG_HDRLEN + 7]).toBe(7); // RTN_UNREACHABLE
     expect(u.length).toBe(16 + 12 + 8 + 8);
@@ -123,7 +123,7 @@ describe.skipIf(endianness() !== "LE")("rtnl codec", () => {
         { gateway: "10.0.0.3", ifindex: 3, weight: 2 },
       ],
       table: 1000,
-      protocol: 196,
+      protocol: 201,
       metric: 20,
     };
     const msg = encodeRouteRequest("replace", route, { seq: 9 });

@@ -94,14 +94,14 @@ describe("KernelSync", () => {
     ]);
     await s.idle();
     expect(k.show()).toEqual([
-      "10.1.0.0/26 unicast 192.0.2.1,192.0.2.2 p196",
-      "fd10::/64 unicast fd00::1 p196",
+      "10.1.0.0/26 unicast 192.0.2.1,192.0.2.2 p201",
+      "fd10::/64 unicast fd00::1 p201",
     ]);
     expect(s.isInstalled("10.1.0.0/26")).toBe(true);
     expect(s.isInstalled(v4("10.3.0.0/26"))).toBe(false);
     s.onChanges([gone("10.1.0.0/26")]);
     await s.idle();
-    expect(k.show()).toEqual(["fd10::/64 unicast fd00::1 p196"]);
+    expect(k.show()).toEqual(["fd10::/64 unicast fd00::1 p201"]);
     expect(s.status()).toMatchObject({ installed: 1, desired: 1, errors: 0 });
   });
 
@@ -111,7 +111,7 @@ describe("KernelSync", () => {
     const local = createPath({ prefix: v4("10.244.0.0/16"), peer: LOCAL, attrs: { nextHop: "0.0.0.0" } });
     s.onChanges([{ prefix: v4("10.244.0.0/16"), best: local, multipath: [local] }]);
     await s.idle();
-    expect(k.show()).toEqual(["10.244.0.0/16 unreachable  p196"]);
+    expect(k.show()).toEqual(["10.244.0.0/16 unreachable  p201"]);
   });
 
   it("coalesces a burst into one apply, last state wins, identical re-announce costs nothing", async () => {
@@ -149,7 +149,7 @@ describe("KernelSync", () => {
       change("10.2.0.0/26", path(P1, {}, "10.2.0.0/26")),
     ]);
     await s.idle();
-    expect(k.show()).toEqual(["10.2.0.0/26 unicast 192.0.2.254 p196"]);
+    expect(k.show()).toEqual(["10.2.0.0/26 unicast 192.0.2.254 p201"]);
     expect(s.status()).toMatchObject({
       failed: 1,
       errors: 1,
@@ -165,7 +165,7 @@ describe("KernelSync", () => {
 
   it("adopts routes of a previous run, deletes the stale ones only at converged(), never foreign ones", async () => {
     const k = new MemoryKernel();
-    const mk = (prefix: string, gw: string, protocol = 196): KernelRoute => ({
+    const mk = (prefix: string, gw: string, protocol = 201): KernelRoute => ({
       prefix,
       family: 4,
       type: "unicast",
@@ -197,15 +197,15 @@ describe("KernelSync", () => {
       "replace 10.2.0.0/26",
       "replace 10.4.0.0/26",
     ]);
-    expect(k.show()).toContain("10.3.0.0/26 unicast 192.0.2.254 p196"); // stale but kept until converged
+    expect(k.show()).toContain("10.3.0.0/26 unicast 192.0.2.254 p201"); // stale but kept until converged
     s.onChanges([change("10.5.0.0/26", path(P1, {}, "10.5.0.0/26"))]);
     await s.idle();
     expect(s.status().conflicts).toBe(1);
     await s.converged();
     expect(k.show()).toEqual([
-      "10.1.0.0/26 unicast 192.0.2.254 p196",
-      "10.2.0.0/26 unicast 192.0.2.1 p196",
-      "10.4.0.0/26 unicast 192.0.2.254 p196",
+      "10.1.0.0/26 unicast 192.0.2.254 p201",
+      "10.2.0.0/26 unicast 192.0.2.1 p201",
+      "10.4.0.0/26 unicast 192.0.2.254 p201",
       "10.5.0.0/26 unicast 192.0.2.7 p4", // the static was not overwritten
       "10.9.0.0/26 unicast 192.0.2.7 p4",
     ]);
@@ -243,7 +243,7 @@ describe("KernelSync", () => {
     s.onChanges([change("10.1.0.0/26", path(P1))]);
     await s.idle();
     await s.shutdown("keep");
-    expect(k.show()).toEqual(["10.1.0.0/26 unicast 192.0.2.254 p196"]);
+    expect(k.show()).toEqual(["10.1.0.0/26 unicast 192.0.2.254 p201"]);
     expect(k.closed).toBe(true);
 
     const k2 = new MemoryKernel();
