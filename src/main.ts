@@ -238,6 +238,7 @@ export async function runDaemon(configPath: string): Promise<number> {
     ...(kernel ? { dataplane: kernel.status() } : {}),
     ...(watcher ? { kubernetes: watcher.status() } : {}),
     ...(nft ? { nftables: nft.status() } : {}),
+    ...(wg ? { tunnels: wg.status() } : {}),
   });
   const api = await startApiServer(
     cfg.api.socket,

@@ -567,7 +567,10 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
   // per-message hold timer restart of a 200k-route dump costs nothing)
 
   private startTimer(timer: FsmTimer, seconds: number): void {
-    const due = this.clock.now() + seconds * 1000;
+    // RFC 4271 §10: jitter (0.75–1.0) on the retry timers, so two peers that failed together do
+    // not retry in lockstep and refuse each other's connections (both Idle) every round.
+    const jitter = timer === "IdleHold" || timer === "ConnectRetry" ? 0.75 + Math.random() * 0.25 : 1;
+    const due = this.clock.now() + seconds * 1000 * jitter;
     const armed = this.timers.get(timer);
     if (armed && armed.due <= due && armed.due > this.clock.now()) {
       armed.due = due;
