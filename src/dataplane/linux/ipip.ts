@@ -1,0 +1,161 @@
+/**
+ * IPIP toward Calico nodes (issue 5 §2): the rtnetlink messages that create and delete an IPv4-in-
+ * IPv4 tunnel device, and the route shape that sends a pod block through it. Pure (no sockets),
+ * like rtnl.ts, so every byte is unit-tested; sending is the caller's job (RawNetlinkSocket).
+ *
+ * Calico in IPIP mode routes `BLOCK via NODE_IP dev tunl0 onlink` on every node; a gateway that
+ * wants to reach pods without SNAT'ing through a node does the same from its own ipip device.
+ *
+ *   struct nlmsghdr  { u32 len; u16 type; u16 flags; u32 seq; u32 pid; }                     16 B
+ *   struct ifinfomsg { u8 ifi_family; u8 pad; u16 ifi_type; s32 ifi_index; u32 ifi_flags;
+ *                      u32 ifi_change; }                                                      16 B
+ *   then rtattrs (host byte order, padded to 4); IFLA_LINKINFO and IFLA_INFO_DATA are nested.
+ */
+import { endianness } from "node:os";
+import { DEFAULT_METRIC, type KernelRoute, RT_TABLE_MAIN, RTPROT_PODGATE } from "../types.ts";
+import { addrBytes, NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST, NLMSG_HDRLEN } from "./rtnl.ts";
+
+// linux/rtnetlink.h
+export const RTM_NEWLINK = 16; // 16
+export const RTM_DELLINK = 17; // 17
+export const IFINFOMSG_LEN = 16;
+/** AF_UNSPEC: link messages are family-less. */
+export const AF_UNSPEC = 0;
+/** RTNH_F_ONLINK (4): "gateway is on this link even if no prefix says so" — see ipipRoute(). */
+export const RTNH_F_ONLINK = 4;
+
+// linux/if_link.h
+export const IFLA_IFNAME = 3; // 3
+export const IFLA_MTU = 4; // 4
+export const IFLA_LINKINFO = 18; // 18
+export const IFLA_INFO_KIND = 1; // 1
+export const IFLA_INFO_DATA = 2; // 2
+
+// linux/if_tunnel.h
+export const IFLA_IPTUN_LOCAL = 2; // 2, u32 in network order
+export const IFLA_IPTUN_TTL = 4; // 4, u8 (0 = inherit from the inner packet)
+export const IFLA_IPTUN_PMTUDISC = 10; // 10, u8 (1 = set DF, do path-MTU discovery)
+
+/** linux/if.h IFNAMSIZ is 16 including the NUL. */
+export const IFNAMSIZ = 16;
+/** Outer IPv4 header: an IPIP device on a 1500-byte underlay carries 1480. */
+export const IPIP_OVERHEAD = 20;
+export const DEFAULT_IPIP_MTU = 1500 - IPIP_OVERHEAD;
+
+export interface IpipLinkOptions {
+  /** Device name, 1..15 bytes (IFNAMSIZ − 1). */
+  readonly name: string;
+  /** Outer source address; absent = any (the kernel picks per route). */
+  readonly local?: string;
+  /** Outer TTL 0..255; 0 (default) inherits the inner packet's TTL. */
+  readonly ttl?: number;
+  /** Device MTU; default 1480 (1500 − 20). */
+  readonly mtu?: number;
+  readonly seq: number;
+}
+
+const LE = endianness() === "LE";
+const align4 = (n: number): number => (n + 3) & ~3;
+
+function w16(b: Buffer, v: number, o: number): void {
+  if (LE) b.writeUInt16LE(v, o);
+  else b.writeUInt16BE(v, o);
+}
+function w32(b: Buffer, v: number, o: number): void {
+  if (LE) b.writeUInt32LE(v >>> 0, o);
+  else b.writeUInt32BE(v >>> 0, o);
+}
+
+/** One rtattr (header + payload + padding). */
+function attr(type: number, payload: Buffer): Buffer {
+  const b = Buffer.alloc(align4(4 + payload.length));
+  w16(b, 4 + payload.length, 0);
+  w16(b, type, 2);
+  payload.copy(b, 4);
+  return b;
+}
+
+/** A nested rtattr (no NLA_F_NESTED bit, like iproute2's addattr_nest; the kernel accepts both). */
+function nest(type: number, children: readonly Buffer[]): Buffer {
+  return attr(type, Buffer.concat(children));
+}
+
+function u8(v: number): Buffer {
+  return Buffer.from([v]);
+}
+function u32(v: number): Buffer {
+  const b = Buffer.alloc(4);
+  w32(b, v, 0);
+  return b;
+}
+
+function checkName(name: string): Buffer {
+  const bytes = Buffer.from(name, "utf8");
+  if (bytes.length === 0 || bytes.length > IFNAMSIZ - 1) {
+    throw new TypeError(`interface name "${name}" must be 1..${IFNAMSIZ - 1} bytes`);
+  }
+  if (/[\s/:\0]/.test(name) || name === "." || name === "..") {
+    throw new TypeError(`interface name "${name}" has a character the kernel refuses`);
+  }
+  return Buffer.concat([bytes, Buffer.from([0])]); // NUL-terminated, as IFLA_IFNAME expects
+}
+
+/**
+ * RTM_NEWLINK (create, NLM_F_EXCL: an existing device of that name is EEXIST, never silently
+ * reused with other parameters) or RTM_DELLINK by name. Both carry NLM_F_ACK.
+ */
+export function encodeIpipLinkRequest(op: "create" | "delete", opts: IpipLinkOptions): Buffer {
+  const name = checkName(opts.name);
+  const attrs: Buffer[] = [attr(IFLA_IFNAME, name)];
+  if (op === "create") {
+    const mtu = opts.mtu ?? DEFAULT_IPIP_MTU;
+    if (!Number.isInteger(mtu) || mtu < 68 || mtu > 65535) throw new TypeError(`bad MTU ${mtu}`);
+    const ttl = opts.ttl ?? 0;
+    if (!Number.isInteger(ttl) || ttl < 0 || ttl > 255) throw new TypeError(`bad TTL ${ttl}`);
+    const data: Buffer[] = [];
+    if (opts.local !== undefined) data.push(attr(IFLA_IPTUN_LOCAL, addrBytes(opts.local, 4)));
+    data.push(attr(IFLA_IPTUN_TTL, u8(ttl)), attr(IFLA_IPTUN_PMTUDISC, u8(1)));
+    attrs.push(
+      attr(IFLA_MTU, u32(mtu)),
+      nest(IFLA_LINKINFO, [attr(IFLA_INFO_KIND, Buffer.from("ipip")), nest(IFLA_INFO_DATA, data)]),
+    );
+  }
+  const body = Buffer.concat(attrs);
+  const size = NLMSG_HDRLEN + IFINFOMSG_LEN + body.length;
+  const b = Buffer.alloc(size);
+  w32(b, size, 0);
+  w16(b, op === "create" ? RTM_NEWLINK : RTM_DELLINK, 4);
+  w16(b, NLM_F_REQUEST | NLM_F_ACK | (op === "create" ? NLM_F_CREATE | NLM_F_EXCL : 0), 6);
+  w32(b, opts.seq, 8);
+  w32(b, 0, 12); // pid: the kernel fills it
+  b[NLMSG_HDRLEN] = AF_UNSPEC; // ifinfomsg stays zero: the device is named by IFLA_IFNAME
+  body.copy(b, NLMSG_HDRLEN + IFINFOMSG_LEN);
+  return b;
+}
+
+/**
+ * The route toward one Calico node's pod block over the ipip device: `prefix via nodeIp dev
+ * <ifindex>`, Calico's `BLOCK via NODE dev tunl0 onlink`.
+ *
+ * Takes the device's ifindex (not its name): KernelNextHop names the device by ifindex only.
+ *
+ * GAP — onlink: the node address is not inside any prefix of the ipip device, so the kernel
+ * refuses this gateway (ENETUNREACH, "Nexthop has invalid gateway") unless rtm_flags carries
+ * RTNH_F_ONLINK. KernelRoute/KernelNextHop have no onlink flag and rtnl.ts's encodeRouteRequest
+ * writes rtm_flags 0, so the backend cannot install this route yet: it needs an `onlink?: true`
+ * on KernelNextHop (rtm_flags for one hop, rtnh_flags inside RTA_MULTIPATH) and decodeRoute
+ * must read it back so reconcile does not see a difference.
+ */
+export function ipipRoute(prefix: string, nodeIp: string, ifindex: number): KernelRoute {
+  addrBytes(nodeIp, 4); // throws on a non-IPv4 node address: IPIP is IPv4-in-IPv4
+  if (!Number.isInteger(ifindex) || ifindex <= 0) throw new TypeError(`bad ifindex ${ifindex}`);
+  return {
+    prefix,
+    family: 4,
+    type: "unicast",
+    nextHops: [{ gateway: nodeIp, ifindex }],
+    table: RT_TABLE_MAIN,
+    protocol: RTPROT_PODGATE,
+    metric: DEFAULT_METRIC,
+  };
+}
