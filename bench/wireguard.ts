@@ -1,0 +1,393 @@
+/**
+ * WireGuard benchmark (issue 5 §5): the two-site lab of test/e2e/remote-cluster.test.ts (laptop —
+ * FRR office router — office podgate — internet — cluster podgate — calico-node BIRD — pod), with
+ * each podgate running its `tunnels.wireguard` interface (wireguard-go here).
+ *
+ *   forward  iperf3 laptop → pod through the tunnel vs the same gateway namespaces joined by a
+ *            plain routed veth (more specific /32 routes, no tunnel), same run; Gbit/s, the ratio
+ *            and the CPU seconds (utime + stime from /proc/<pid>/stat) of the wireguard-go
+ *            processes during each run.
+ *   setup    time from spawning the cluster podgate (office podgate already up) to the laptop's
+ *            first ping reply from the pod (ping every 50 ms, reply timestamps from `ping -D`).
+ *
+ *   sudo npx tsx bench/wireguard.ts [--quick] [--seconds 5] [--n 3]
+ *
+ * Every namespace and process lives in test/lab's Lab (torn down on exit and on crash); the
+ * WireGuard interfaces are deleted on exit too (wireguard-go ends with them). Nothing is asserted.
+ */
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { loadavg } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { PODGATE_BIN, Podgate, type PodgateYaml, REPO_ROOT } from "../test/interop/podgate.ts";
+import { calicoNode } from "../test/lab/daemons/bird.ts";
+import { FrrDaemon } from "../test/lab/daemons/frr.ts";
+import { type Host, Lab, waitFor } from "../test/lab/netns.ts";
+import { mdTable, sleep } from "./harness.ts";
+
+const CLUSTER_AS = 64512;
+const OFFICE_GW_AS = 64513;
+const OFFICE_AS = 65010;
+const OFFICE_LAN = "10.10.0.0/24";
+const OFFICE_LAN_IP = "10.10.0.1";
+const LAPTOP_IP = "10.10.0.50";
+const OFFICE_TRANSIT_IP = "192.168.50.1";
+const OGW_TRANSIT_IP = "192.168.50.2";
+const OGW_PUB = "192.0.2.2";
+const CGW_PUB = "198.51.100.2";
+const WG_PORT = 51820;
+const OGW_TUN = "10.200.0.1";
+const CGW_TUN = "10.200.0.2";
+const CGW_LAN_IP = "192.168.40.10";
+const NODE_IP = "192.168.40.101";
+const NODE_BLOCK = "10.244.1.0/26";
+const POD_IP = "10.244.1.2";
+const POD_CIDR = "10.244.0.0/16";
+const SERVICE_CIDR = "10.96.0.0/12";
+/** The plain routed path between the two gateways (no tunnel). */
+const DIRECT_OGW = "172.31.0.1";
+const DIRECT_CGW = "172.31.0.2";
+
+// Machine-wide unique (wireguard-go's control sockets are not per namespace), ≤ 15 characters.
+const IF_OFFICE = `wgbo${process.pid}`.slice(0, 15);
+const IF_CLUSTER = `wgbc${process.pid}`.slice(0, 15);
+
+const say = (s = "") => process.stdout.write(`${s}\n`);
+const load = () =>
+  loadavg()
+    .map((x) => x.toFixed(2))
+    .join(" ");
+const f2 = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : "–");
+
+function deleteInterfacesSync(hosts: readonly (Host | undefined)[]): void {
+  for (const h of hosts) {
+    if (!h) continue;
+    for (const n of [IF_OFFICE, IF_CLUSTER]) {
+      try {
+        execFileSync("ip", ["netns", "exec", h.ns, "ip", "link", "del", n], { stdio: "ignore" });
+      } catch {
+        // not there
+      }
+    }
+  }
+}
+
+/** pids of the wireguard-go processes serving our two interfaces. */
+function wgGoPids(): number[] {
+  const pids: number[] = [];
+  for (const name of [IF_OFFICE, IF_CLUSTER]) {
+    try {
+      const out = execFileSync("pgrep", ["-f", `wireguard-go -f ${name}$`], { encoding: "utf8" });
+      pids.push(...out.trim().split("\n").filter(Boolean).map(Number));
+    } catch {
+      // not running
+    }
+  }
+  return pids;
+}
+
+const CLK_TCK = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim());
+
+/** utime + stime of the given processes, in seconds. */
+function cpuSeconds(pids: readonly number[]): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      // Fields after the command (which may contain spaces) start at field 3 (state).
+      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      ticks += Number(f[11]) + Number(f[12]); // fields 14 (utime) and 15 (stime)
+    } catch {
+      // gone
+    }
+  }
+  return ticks / CLK_TCK;
+}
+
+interface Site {
+  lab: Lab;
+  laptop: Host;
+  ogw: Host;
+  cgw: Host;
+  pgOffice: Podgate;
+  pgCluster: Podgate;
+}
+
+async function buildLab(): Promise<Site> {
+  const lab = new Lab("wgb");
+  const laptop = await lab.addHost("laptop");
+  const office = await lab.addHost("office");
+  const ogw = await lab.addHost("ogw");
+  const inet = await lab.addHost("inet");
+  const cgw = await lab.addHost("cgw");
+  const node = await lab.addHost("node1");
+  process.once("exit", () => deleteInterfacesSync([ogw, cgw]));
+
+  await lab.bridge([
+    { host: office, addr: `${OFFICE_LAN_IP}/24` },
+    { host: laptop, addr: `${LAPTOP_IP}/24` },
+  ]);
+  await laptop.run(["ip", "route", "add", "default", "via", OFFICE_LAN_IP]);
+  await office.sysctl("net.ipv4.ip_forward", "1");
+  await lab.link(ogw, office, { aAddr: `${OGW_TRANSIT_IP}/30`, bAddr: `${OFFICE_TRANSIT_IP}/30` });
+  await lab.link(ogw, inet, { aAddr: `${OGW_PUB}/24`, bAddr: "192.0.2.1/24" });
+  await lab.link(cgw, inet, { aAddr: `${CGW_PUB}/24`, bAddr: "198.51.100.1/24" });
+  await inet.sysctl("net.ipv4.ip_forward", "1");
+  await ogw.run(["ip", "route", "add", "default", "via", "192.0.2.1"]);
+  await cgw.run(["ip", "route", "add", "default", "via", "198.51.100.1"]);
+  for (const g of [ogw, cgw]) await g.sysctl("net.ipv4.ip_forward", "1");
+  // The plain path: a veth straight between the gateways, used only by /32 routes (below).
+  await lab.link(ogw, cgw, { aAddr: `${DIRECT_OGW}/30`, bAddr: `${DIRECT_CGW}/30` });
+  await lab.bridge([
+    { host: cgw, addr: `${CGW_LAN_IP}/24` },
+    { host: node, addr: `${NODE_IP}/24` },
+  ]);
+  await node.sysctl("net.ipv4.ip_forward", "1");
+  await node.run(["ip", "route", "add", "default", "via", "192.168.40.1"]);
+  const pod = await lab.addHost("pod1");
+  const { aIf } = await lab.link(node, pod, { bAddr: `${POD_IP}/32` });
+  await pod.run(["ip", "route", "add", "169.254.1.1", "dev", "eth0", "scope", "link"]);
+  await pod.run(["ip", "route", "add", "default", "via", "169.254.1.1", "dev", "eth0"]);
+  await node.sysctl(`net.ipv4.conf.${aIf}.proxy_arp`, "1");
+  await node.sysctl(`net.ipv4.neigh.${aIf}.proxy_delay`, "0");
+  await node.run(["ip", "route", "add", `${POD_IP}/32`, "dev", aIf]);
+  pod.spawn(["iperf3", "-s", "-B", POD_IP], { logName: "iperf3-s.log" });
+
+  const podgateCli = (args: string[]) =>
+    execFileSync("node", [PODGATE_BIN, ...args], { cwd: REPO_ROOT, encoding: "utf8" }).trim();
+  const pub: Record<string, string> = {};
+  for (const side of ["office", "cluster"]) {
+    const file = join(lab.dir, `${side}.key`);
+    podgateCli(["wg", "genkey", "--out", file]);
+    pub[side] = podgateCli(["wg", "pubkey", "--key", file]).split("\n").pop()!.trim();
+  }
+
+  const bird = calicoNode({
+    host: node,
+    nodeIp: NODE_IP,
+    peers: [{ address: CGW_LAN_IP }],
+    blocks: [NODE_BLOCK],
+  });
+  const frr = new FrrDaemon({
+    host: office,
+    routerId: OFFICE_TRANSIT_IP,
+    asn: OFFICE_AS,
+    instance: "frr-wgb-office",
+    neighbors: [{ address: OGW_TRANSIT_IP, asn: OFFICE_GW_AS }],
+  });
+  await Promise.all([bird.start(), frr.start()]);
+  await frr.announce(OFFICE_LAN);
+
+  const gatewayPeer = { role: "gateway", holdTime: 9, keepaliveTime: 3 };
+  const pgOffice = new Podgate(
+    ogw,
+    {
+      routerId: OGW_TRANSIT_IP,
+      asn: OFFICE_GW_AS,
+      defaults: { connectRetryTime: 1 },
+      log: { level: "warn" },
+      cluster: { podCIDRs: [POD_CIDR], serviceCIDRs: [SERVICE_CIDR] },
+      office: { prefixes: [OFFICE_LAN] },
+      tunnels: {
+        wireguard: [
+          {
+            name: IF_OFFICE,
+            privateKeyFile: join(lab.dir, "office.key"),
+            listenPort: WG_PORT,
+            address: [`${OGW_TUN}/30`],
+            peers: [
+              {
+                publicKey: pub["cluster"],
+                endpoint: `${CGW_PUB}:${WG_PORT}`,
+                allowedIPs: [`${CGW_TUN}/32`, POD_CIDR, SERVICE_CIDR],
+                persistentKeepalive: 1,
+              },
+            ],
+          },
+        ],
+      },
+      peers: [
+        { name: "office-router", address: OFFICE_TRANSIT_IP, asn: OFFICE_AS },
+        { name: "cluster-gateway", address: CGW_TUN, asn: CLUSTER_AS, ...gatewayPeer },
+      ],
+    } as Omit<PodgateYaml, "api">,
+    "podgate-office",
+  );
+  const pgCluster = new Podgate(
+    cgw,
+    {
+      routerId: CGW_LAN_IP,
+      asn: CLUSTER_AS,
+      defaults: { connectRetryTime: 1 },
+      log: { level: "warn" },
+      cluster: { podCIDRs: [POD_CIDR], serviceCIDRs: [SERVICE_CIDR] },
+      office: { prefixes: [OFFICE_LAN] },
+      returnPath: { mode: "advertise" },
+      tunnels: {
+        wireguard: [
+          {
+            name: IF_CLUSTER,
+            privateKeyFile: join(lab.dir, "cluster.key"),
+            listenPort: WG_PORT,
+            address: [`${CGW_TUN}/30`],
+            peers: [
+              { publicKey: pub["office"], allowedIPs: [`${OGW_TUN}/32`, OFFICE_LAN], persistentKeepalive: 1 },
+            ],
+          },
+        ],
+      },
+      peers: [
+        { name: "node1", address: NODE_IP, asn: CLUSTER_AS },
+        // The office dials in (as in the e2e suite; see the livelock note there).
+        { name: "office-gateway", address: OGW_TUN, asn: OFFICE_GW_AS, passive: true, ...gatewayPeer },
+      ],
+    } as Omit<PodgateYaml, "api">,
+    "podgate-cluster",
+  );
+  await pgCluster.start();
+  await pgOffice.start();
+  await pgCluster.waitEstablished([NODE_IP, OGW_TUN], 60_000);
+  await pgOffice.waitEstablished([OFFICE_TRANSIT_IP, CGW_TUN], 60_000);
+  await waitFor(async () => (await ping(laptop)).code === 0, {
+    timeoutMs: 30_000,
+    what: "laptop → pod ping",
+  });
+  return { lab, laptop, ogw, cgw, pgOffice, pgCluster };
+}
+
+function ping(from: Host) {
+  return from.exec(["ping", "-n", "-c", "1", "-W", "1", POD_IP], { timeoutMs: 4000 });
+}
+
+interface ForwardRow {
+  path: string;
+  gbps: number;
+  wgCpu: number;
+  load: string;
+  error?: string;
+}
+
+async function iperf(s: Site, path: string, seconds: number): Promise<ForwardRow> {
+  const r: ForwardRow = { path, gbps: Number.NaN, wgCpu: Number.NaN, load: "" };
+  const pids = wgGoPids();
+  const cpu0 = cpuSeconds(pids);
+  try {
+    const out = await s.laptop.run(["iperf3", "-c", POD_IP, "-t", String(seconds), "-J"], {
+      timeoutMs: (seconds + 30) * 1000,
+    });
+    const j = JSON.parse(out) as { end: { sum_received: { bits_per_second: number } } };
+    r.gbps = j.end.sum_received.bits_per_second / 1e9;
+  } catch (e) {
+    r.error = (e as Error).message.slice(0, 300);
+  }
+  r.wgCpu = cpuSeconds(pids) - cpu0;
+  r.load = load();
+  say(
+    `  forward: ${path} ${f2(r.gbps)} Gbit/s, wireguard-go CPU ${f2(r.wgCpu)} s (${pids.length} processes), load ${r.load}${r.error ? ` ERROR ${r.error}` : ""}`,
+  );
+  return r;
+}
+
+const DIRECT_ROUTES = [
+  (s: Site) => [s.ogw, `${POD_IP}/32`, DIRECT_CGW] as const,
+  (s: Site) => [s.cgw, `${LAPTOP_IP}/32`, DIRECT_OGW] as const,
+];
+
+async function forward(s: Site, seconds: number, rounds: number): Promise<ForwardRow[]> {
+  const rows: ForwardRow[] = [];
+  for (let i = 0; i < rounds; i++) {
+    rows.push(await iperf(s, "WireGuard tunnel (wireguard-go)", seconds));
+    for (const d of DIRECT_ROUTES) {
+      const [h, dst, via] = d(s);
+      await h.run(["ip", "route", "add", dst, "via", via]);
+    }
+    say(`  forward: ogw route now: ${(await s.ogw.run(["ip", "route", "get", POD_IP])).trim()}`);
+    rows.push(await iperf(s, "plain routed veth (no tunnel)", seconds));
+    for (const d of DIRECT_ROUTES) {
+      const [h, dst, via] = d(s);
+      await h.run(["ip", "route", "del", dst, "via", via]);
+    }
+  }
+  return rows;
+}
+
+/** Stop the cluster podgate; spawn it again and time the laptop's first ping reply. */
+async function setupTime(s: Site): Promise<{ ms: number; load: string }> {
+  await s.pgCluster.stop();
+  await waitFor(async () => (await ping(s.laptop)).code !== 0, {
+    timeoutMs: 20_000,
+    what: "pod unreachable",
+  });
+  const pinger = s.laptop.spawn(["ping", "-n", "-D", "-i", "0.05", "-W", "1", POD_IP], {
+    logName: `ping-setup-${Date.now()}.log`,
+  });
+  await sleep(200);
+  const t0 = Date.now();
+  try {
+    await s.pgCluster.start();
+    const replyAt = await waitFor(
+      async () => {
+        const m = /^\[(\d+\.\d+)\] \d+ bytes from/m.exec(pinger.log());
+        if (m) return Number(m[1]) * 1000;
+        throw new Error("no reply yet");
+      },
+      { timeoutMs: 60_000, intervalMs: 50, what: "first ping reply after the cluster podgate starts" },
+    );
+    return { ms: replyAt - t0, load: load() };
+  } finally {
+    await s.lab.stopProcess(pinger, 2000);
+  }
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      quick: { type: "boolean", default: false },
+      seconds: { type: "string" },
+      n: { type: "string" },
+    },
+  });
+  const quick = values.quick ?? false;
+  const seconds = Number(values.seconds ?? (quick ? 2 : 5));
+  const n = Number(values.n ?? (quick ? 1 : 3));
+  const rounds = quick ? 1 : 2;
+  say(`# WireGuard benchmark  ${new Date().toISOString()}  load average at start: ${load()}`);
+  const t0 = Date.now();
+  const s = await buildLab();
+  say(`lab up in ${((Date.now() - t0) / 1000).toFixed(1)} s, load ${load()}`);
+  try {
+    say(`\n## iperf3 -t ${seconds} laptop → pod, tunnel vs plain routed path (${rounds} rounds)`);
+    const rows = await forward(s, seconds, rounds);
+    say(
+      mdTable(
+        ["path", "Gbit/s", "wireguard-go CPU (s)", "load average"],
+        rows.map((r) => [r.path, f2(r.gbps), f2(r.wgCpu), r.load]),
+      ),
+    );
+    for (let i = 0; i + 1 < rows.length; i += 2)
+      say(`round ${i / 2 + 1}: ratio tunnel / plain ${f2(rows[i]!.gbps / rows[i + 1]!.gbps)}`);
+
+    say(`\n## Tunnel setup: cluster podgate spawn → first laptop ping reply (N = ${n})`);
+    const setups: { ms: number; load: string }[] = [];
+    for (let i = 0; i < n; i++) {
+      const r = await setupTime(s);
+      say(`  setup ${i + 1}: ${r.ms.toFixed(0)} ms, load ${r.load}`);
+      setups.push(r);
+    }
+    say(
+      mdTable(
+        ["run", "ms", "load average"],
+        setups.map((r, i) => [i + 1, r.ms.toFixed(0), r.load]),
+      ),
+    );
+  } finally {
+    await s.pgOffice.stop().catch(() => undefined);
+    await s.pgCluster.stop().catch(() => undefined);
+    deleteInterfacesSync([s.ogw, s.cgw]);
+    await s.lab.teardown();
+  }
+  say(`total ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+}
+
+await main();
