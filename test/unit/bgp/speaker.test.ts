@@ -2,9 +2,12 @@
  * Two real Speakers over loopback TCP: routes originated by one are learned by the other with
  * the eBGP rewrites, withdrawn on reconfigure, and shown by the API views with prefix text.
  */
+import { connect } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { Speaker } from "../../../src/bgp/speaker.ts";
+import { CeaseSubcode, ErrorCode, HEADER_LENGTH, MessageType } from "../../../src/bgp/wire/constants.ts";
 import { parseConfig } from "../../../src/config/load.ts";
+import { FakeClock } from "../../../src/core/clock.ts";
 import { silentLogger } from "../../../src/core/log.ts";
 
 const BASE = 20_000 + (process.pid % 20_000);
@@ -40,6 +43,42 @@ function yamlFor(opts: {
     "originate:",
     ...(opts.originate ?? []).map((p) => `  - prefix: ${p}\n    communities: ["65001:7"]`),
   ].join("\n");
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** maxPrefix hold-down used below (fake seconds: the test does not wait for it). */
+const RESTART_AFTER_S = 60;
+
+/**
+ * Opens a raw TCP connection from `from` to a speaker and returns the code/subcode of the
+ * NOTIFICATION it answers with before closing (undefined if it closes without one).
+ */
+function dialNotification(
+  from: string,
+  host: string,
+  port: number,
+): Promise<{ code: number; subcode: number } | undefined> {
+  return new Promise((resolve, reject) => {
+    const sock = connect({ host, port, localAddress: from });
+    let buf = Buffer.alloc(0);
+    const timer = setTimeout(() => {
+      sock.destroy();
+      reject(new Error(`no answer from ${host}:${port} within 5 s`));
+    }, 5_000);
+    sock.on("data", (d) => {
+      buf = Buffer.concat([buf, d]);
+    });
+    sock.on("error", () => undefined);
+    sock.on("close", () => {
+      clearTimeout(timer);
+      if (buf.length < HEADER_LENGTH + 2 || buf[HEADER_LENGTH - 1] !== MessageType.NOTIFICATION) {
+        resolve(undefined);
+        return;
+      }
+      resolve({ code: buf[HEADER_LENGTH]!, subcode: buf[HEADER_LENGTH + 1]! });
+    });
+  });
 }
 
 async function until<T>(fn: () => T | undefined, what: string, ms = 10_000): Promise<T> {
@@ -96,22 +135,27 @@ describe("Speaker", () => {
     expect(sa.status().peers[0]!.state).toBe("Established");
   });
 
-  it("closes a session that exceeds maxPrefix with Cease/Maximum Number of Prefixes Reached", async () => {
+  it("closes a session that exceeds maxPrefix with Cease/Maximum Number of Prefixes Reached, holds it down for restartAfter, then brings it back", async () => {
+    // Both speakers on one fake clock: the hold-down is stepped through without real waiting,
+    // while sockets and messages stay real (loopback TCP).
+    const clock = new FakeClock();
     const a = { me: "127.0.0.4", port: BASE + 2, asn: 65001 };
     const b = { me: "127.0.0.5", port: BASE + 3, asn: 65002 };
-    const sa = new Speaker({
-      config: parseConfig(
+    // A is passive: it never dials, so nothing but B's own restart can bring the session back
+    // (and B's restart is answered at once instead of racing A's IdleHold backoff).
+    const cfgA = (originate: string[]) =>
+      parseConfig(
         yamlFor({
           ...a,
           peer: b.me,
           peerPort: b.port,
           peerAsn: b.asn,
-          originate: ["10.1.0.0/24", "10.2.0.0/24"],
+          originate,
+          extra: ["    passive: true"],
         }),
         "a.yaml",
-      ),
-      log: silentLogger,
-    });
+      );
+    const sa = new Speaker({ config: cfgA(["10.1.0.0/24", "10.2.0.0/24"]), log: silentLogger, clock });
     const sb = new Speaker({
       config: parseConfig(
         yamlFor({
@@ -119,11 +163,12 @@ describe("Speaker", () => {
           peer: a.me,
           peerPort: a.port,
           peerAsn: a.asn,
-          extra: ["    maxPrefix: { limit: 1, action: restart, restartAfter: 60 }"],
+          extra: [`    maxPrefix: { limit: 1, action: restart, restartAfter: ${RESTART_AFTER_S} }`],
         }),
         "b.yaml",
       ),
       log: silentLogger,
+      clock,
     });
     speakers.push(sa, sb);
     await sa.start();
@@ -133,13 +178,48 @@ describe("Speaker", () => {
       return p.lastError?.includes("Maximum Number of Prefixes Reached") ? p : undefined;
     }, "A to receive Cease/1");
     expect(seen.state).not.toBe("Established");
-    const bp = sb.status().peers[0]!;
-    expect(bp.info).toMatch(/Maximum prefixes exceeded/);
+    const bPeer = () => sb.status().peers[0]!;
+    expect(bPeer().info).toMatch(/Maximum prefixes exceeded/);
     expect(sb.routes().routes).toEqual([]);
-    // Held down for restartAfter (60 s), not re-established by the idle-hold backoff.
-    await new Promise((r) => setTimeout(r, 2500));
-    expect(sb.status().peers[0]!.state).not.toBe("Established");
+    // The hold-down timer was armed at fake time 0 (nothing has advanced the clock yet).
+    expect(clock.now()).toBe(0);
+
+    // The peer is fixed meanwhile (one prefix, within the limit), so the session that comes
+    // back stays up and shows that it did.
+    sa.reconfigure(cfgA(["10.1.0.0/24"]));
+
+    // Held down for the whole restartAfter: any start (the hold-down timer firing early, an
+    // IdleHold restart) moves B's FSM out of Idle synchronously, inside advance().
+    const holdMs = RESTART_AFTER_S * 1000;
+    for (let t = 1000; t < holdMs; t += 1000) {
+      clock.advance(1000);
+      await sleep(5); // let socket I/O started by any timer run
+      expect(bPeer().state, `B at ${t} ms of the ${holdMs} ms hold-down`).toBe("Idle");
+    }
+    clock.advance(999);
+    expect(bPeer().state, `B at ${holdMs - 1} ms of the ${holdMs} ms hold-down`).toBe("Idle");
+    expect(bPeer().info).toMatch(/Maximum prefixes exceeded/);
     expect(sb.routes().routes).toEqual([]);
+    // A connection from the peer in the last millisecond is refused (RFC 4486 Connection Rejected).
+    expect(await dialNotification(a.me, b.me, b.port)).toEqual({
+      code: ErrorCode.CEASE,
+      subcode: CeaseSubcode.CONNECTION_REJECTED,
+    });
+    expect(bPeer().state).toBe("Idle");
+
+    // The restart is due now, and comes.
+    clock.advance(1);
+    expect(bPeer().state, `B at ${holdMs} ms`).not.toBe("Idle");
+    await until(
+      () => (bPeer().state === "Established" ? true : undefined),
+      "B to re-establish after the hold-down",
+    );
+    const back = await until(() => {
+      const r = sb.routes().routes;
+      return r.length === 1 ? r : undefined;
+    }, "B to learn the one prefix after the hold-down");
+    expect(back[0]).toMatchObject({ prefix: "10.1.0.0/24", peer: a.me, best: true });
+    expect(bPeer().info).not.toMatch(/Maximum prefixes exceeded/);
   });
 
   it("a restarting speaker does not wait for a peer that never comes up", async () => {
