@@ -14,10 +14,12 @@ import { Speaker } from "./bgp/speaker.ts";
 import { ConfigError, loadConfigWithWarnings } from "./config/load.ts";
 import type { PodgateConfig } from "./config/types.ts";
 import { createLogger, type Logger } from "./core/log.ts";
+import { applyIpip } from "./dataplane/ipip-setup.ts";
+import type { IpipManager } from "./dataplane/linux/ipip-manager.ts";
 import { NetlinkRouteBackend } from "./dataplane/linux/netlink-backend.ts";
 import { type MssClamp, NftManager, nftDesiredFromConfig } from "./dataplane/linux/nft.ts";
 import { WireGuardManager } from "./dataplane/linux/wireguard.ts";
-import { KernelSync } from "./dataplane/sync.ts";
+import { KernelSync, type RouteSnapshotEntry } from "./dataplane/sync.ts";
 import { ensureSysctls } from "./dataplane/sysctl.ts";
 import { wireGuardDesiredFromConfig } from "./dataplane/tunnels.ts";
 import { audit, auditJson } from "./discovery/audit.ts";
@@ -33,9 +35,13 @@ async function startDataplane(
   cfg: PodgateConfig,
   speaker: Speaker,
   log: Logger,
+  ipip: IpipState,
 ): Promise<KernelSync | undefined> {
   const dp = cfg.dataplane;
-  if (!dp.enabled) return undefined;
+  if (!dp.enabled) {
+    if (cfg.tunnels.ipip) log.warn("tunnels.ipip needs dataplane.enabled: no ipip interface made");
+    return undefined;
+  }
   if (dp.sysctl !== "off") await ensureSysctls({ mode: dp.sysctl, log });
   const kernel = new KernelSync({
     backend: new NetlinkRouteBackend(),
@@ -45,6 +51,8 @@ async function startDataplane(
     metric: dp.metric,
     installLocal: dp.unreachableAggregates ? "unreachable" : false,
   });
+  // The ipip device before adoption: routes a previous run left through it are then kept as is.
+  await ipip.apply(cfg, kernel, []);
   await kernel.startupReconcile();
   // Only aggregates of the local routes go to the kernel (as unreachable); routes podgate
   // originates for announcement only (`originate`) are not forwarding state of this host.
@@ -97,6 +105,41 @@ function mssOf(c: PodgateConfig): MssClamp {
 
 const nftDesired = (c: PodgateConfig) => nftDesiredFromConfig({ ...c, mssClamp: mssOf(c) });
 
+/**
+ * IPIP runtime across start and reloads: the device manager, its ifindex, and the step that
+ * re-derives the kernel routes when the next-hop rule changes.
+ */
+class IpipState {
+  manager: IpipManager | undefined;
+  ifindex: number | undefined;
+  constructor(private readonly log: Logger) {}
+
+  async apply(cfg: PodgateConfig, kernel: KernelSync, snapshot: Iterable<RouteSnapshotEntry>): Promise<void> {
+    if (!cfg.tunnels.ipip && !this.manager) return;
+    const r = await applyIpip(cfg.tunnels.ipip, this.manager, {
+      log: this.log,
+      tunnelDevices: cfg.tunnels.wireguard.map((w) => w.name),
+      ...(this.ifindex !== undefined ? { lastIfindex: this.ifindex } : {}),
+    });
+    this.manager = r.manager;
+    this.ifindex = r.ifindex;
+    kernel.setNextHopResolver(r.resolver, snapshot);
+    // A recreated (or removed) device took its routes with it: reread the kernel.
+    if (r.ifindexChanged && kernel.status().phase !== "new") await kernel.resync();
+  }
+}
+
+/** The Loc-RIB as KernelSync should see it (non-aggregate local routes are not forwarding state). */
+function kernelSnapshot(speaker: Speaker): RouteSnapshotEntry[] {
+  const aggregates = new Set(speaker.activeAggregates());
+  const out: RouteSnapshotEntry[] = [];
+  for (const e of speaker.locRib.selected()) {
+    const local = e.best?.peer.local && !aggregates.has(`${e.prefix.addr}/${e.prefix.len}`);
+    out.push(local ? { prefix: e.prefix, best: undefined, multipath: [] } : e);
+  }
+  return out;
+}
+
 function localFilter(c: RibChange, aggregates: ReadonlySet<string>): RibChange {
   const b = c.best;
   if (!b?.peer.local) return c;
@@ -140,6 +183,7 @@ export async function runDaemon(configPath: string): Promise<number> {
       for (const w of next.warnings) log.warn({ path: w.path, line: w.line }, w.message);
       base = next.config;
       speaker.reconfigure(effectiveConfig(base, cluster));
+      if (kernel) await ipip.apply(base, kernel, kernelSnapshot(speaker));
       if (base.tunnels.wireguard.length > 0 || wg) {
         wg ??= new WireGuardManager({ log: log.child({ component: "wireguard" }) });
         try {
@@ -185,7 +229,8 @@ export async function runDaemon(configPath: string): Promise<number> {
   setTimeout(() => {
     initialSynced = true;
   }, cfg.dataplane.convergeTimeout * 1000).unref();
-  const kernel = await startDataplane(cfg, speaker, log);
+  const ipip = new IpipState(log.child({ component: "ipip" }));
+  const kernel = await startDataplane(cfg, speaker, log, ipip);
   // WireGuard tunnels before the speaker: BGP to the other gateway runs over them.
   let wg: WireGuardManager | undefined;
   if (cfg.tunnels.wireguard.length > 0) {
@@ -239,6 +284,7 @@ export async function runDaemon(configPath: string): Promise<number> {
     ...(watcher ? { kubernetes: watcher.status() } : {}),
     ...(nft ? { nftables: nft.status() } : {}),
     ...(wg ? { tunnels: wg.status() } : {}),
+    ...(ipip.manager?.status() ? { ipip: ipip.manager.status() } : {}),
   });
   const api = await startApiServer(
     cfg.api.socket,
@@ -280,6 +326,9 @@ export async function runDaemon(configPath: string): Promise<number> {
       const keep = cfg.dataplane.onShutdown === "remove" ? "remove" : "keep";
       await speaker.stop("podgate shutting down", { graceful });
       if (kernel) await kernel.shutdown(keep);
+      await ipip.manager?.shutdown({ keepKernel: keep === "keep" }).catch((e: unknown) => {
+        log.warn({ error: e instanceof Error ? e.message : String(e) }, "ipip cleanup failed");
+      });
       await nft?.shutdown(keep).catch((e: unknown) => {
         log.warn({ error: e instanceof Error ? e.message : String(e) }, "nftables cleanup failed");
       });

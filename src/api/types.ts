@@ -44,6 +44,8 @@ export interface StatusJson {
   readonly nftables?: unknown;
   /** WireGuard tunnels: per peer latest handshake age, endpoint, bytes, up/down. */
   readonly tunnels?: unknown;
+  /** The ipip device (tunnels.ipip): name, ifindex, up, mtu, local, created/adopted, lastError. */
+  readonly ipip?: unknown;
 }
 
 export interface RouteJson {

@@ -709,6 +709,48 @@ const wgInterfaceNode: ObjectNode = {
   },
 };
 
+const ipipNode: ObjectNode = {
+  kind: "object",
+  description:
+    "IPIP toward Calico nodes (see docs/ipip.md): pod blocks are routed `via NODE dev NAME onlink`, as Calico routes between nodes. For clusters on another subnet without WireGuard. Calico's Felix drops IPIP from hosts that are not nodes: add this gateway to FelixConfiguration externalNodesList (`podgate render calico` emits it).",
+  fields: {
+    name: {
+      kind: "string",
+      typeName: "interface name",
+      default: "pgipip0",
+      parse: (v) =>
+        WG_IFNAME_RE.test(v) && v !== "tunl0"
+          ? { value: v }
+          : {
+              error:
+                "must be an interface name of at most 15 characters (a letter, then letters, digits, _ . -), not tunl0 (the kernel's own fallback device)",
+            },
+      description: "Name of the ipip device podgate creates (remote any, like Calico's tunl0).",
+    },
+    local: {
+      kind: "string",
+      typeName: "IPv4 address",
+      parse: ipAddress(4),
+      description:
+        "Outer source address: the gateway's address the nodes know (the one in externalNodesList). Absent: the kernel picks the source of the route toward each node.",
+    },
+    mtu: {
+      kind: "integer",
+      min: 576,
+      max: 65515,
+      defaultDoc: "the underlay MTU − 20 (1480 on a 1500 network)",
+      description: "MTU of the ipip device. IPIP adds a 20-byte IPv4 header.",
+    },
+    mode: {
+      kind: "enum",
+      values: ["CrossSubnet", "Always"],
+      default: "CrossSubnet",
+      description:
+        "Like Calico's ipipMode: CrossSubnet encapsulates only toward nodes outside the subnets of this host's interfaces (on the same L2 a plain route is used); Always encapsulates toward every node.",
+    },
+  },
+};
+
 /** The whole configuration file. */
 export const configSchema: ObjectNode = {
   kind: "object",
@@ -1012,10 +1054,16 @@ export const configSchema: ObjectNode = {
           description:
             "WireGuard interfaces (kernel module, or wireguard-go when the module is missing). Changing peers reconfigures a running interface in place.",
         },
+        ipip: ipipNode,
       },
       check(v, report) {
+        const ipip = v["ipip"] as { name: string } | undefined;
         const names = new Map<string, number>();
         const ports = new Map<number, number>();
+        if (ipip) {
+          const w = (v["wireguard"] as { name: string }[]).findIndex((x) => x.name === ipip.name);
+          if (w >= 0) report(["ipip", "name"], `interface name already used by wireguard[${w}]`);
+        }
         (v["wireguard"] as { name: string; listenPort: number }[]).forEach((w, i) => {
           const n = names.get(w.name);
           if (n !== undefined)

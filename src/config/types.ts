@@ -123,10 +123,23 @@ export interface WireGuardConfig {
   readonly peers: readonly WireGuardPeerConfig[];
 }
 
+export interface IpipConfig {
+  /** Device name, at most 15 characters. */
+  readonly name: string;
+  /** Outer source address; absent = chosen by the kernel per packet. */
+  readonly local?: string;
+  /** Absent: underlay MTU − 20. */
+  readonly mtu?: number;
+  /** Calico's ipipMode semantics: encapsulate toward every node, or only toward nodes off our subnets. */
+  readonly mode: "Always" | "CrossSubnet";
+}
+
 export interface TunnelsConfig {
   /** Seconds without a handshake or received data before a peer is reported down. */
   readonly handshakeTimeout: number;
   readonly wireguard: readonly WireGuardConfig[];
+  /** IPIP toward Calico nodes (absent: off). */
+  readonly ipip?: IpipConfig;
 }
 
 export interface PodgateConfig {

@@ -14,7 +14,7 @@ import type { RouteOp } from "./backend.ts";
 import { type KernelNextHop, type KernelRoute, routeKey } from "./types.ts";
 
 function hopId(h: KernelNextHop, withIfindex: boolean): string {
-  return `${h.gateway}%${withIfindex ? (h.ifindex ?? "") : ""}*${h.weight ?? 1}`;
+  return `${h.gateway}%${withIfindex ? (h.ifindex ?? "") : ""}*${h.weight ?? 1}${h.onlink ? "!onlink" : ""}`;
 }
 
 /**

@@ -18,6 +18,7 @@ import type { Path } from "../bgp/rib/path.ts";
 import type { Prefix } from "../bgp/wire/types.ts";
 import type { Logger } from "../core/log.ts";
 import type { RouteBackend, RouteOp } from "./backend.ts";
+import { type NextHopResolver, plainNextHop } from "./encap.ts";
 import { conflicts, diff, satisfies } from "./reconcile.ts";
 import {
   DEFAULT_METRIC,
@@ -55,6 +56,8 @@ export interface KernelSyncOptions {
   readonly coalesceMs?: number;
   /** Retry failed routes after this long (default 10 s). */
   readonly retryMs?: number;
+  /** How a path's next hop becomes a kernel next hop (e.g. through the ipip device); default plain `via`. */
+  readonly nextHop?: NextHopResolver;
 }
 
 export interface KernelSyncStatus {
@@ -108,6 +111,7 @@ export class KernelSync {
   private readonly isLocal: (addr: string) => boolean;
   private readonly coalesceMs: number;
   private readonly retryMs: number;
+  private nextHop: NextHopResolver;
 
   private readonly desired = new Map<string, KernelRoute>();
   private readonly installed = new Map<string, KernelRoute>();
@@ -140,6 +144,17 @@ export class KernelSync {
     this.isLocal = opts.isLocalAddress ?? interfaceAddressCheck();
     this.coalesceMs = opts.coalesceMs ?? 0;
     this.retryMs = opts.retryMs ?? 10_000;
+    this.nextHop = opts.nextHop ?? plainNextHop;
+  }
+
+  /**
+   * Replaces the next-hop rule (a reload turned IPIP on or off, or the device was recreated) and
+   * re-derives every route from `snapshot` (the current Loc-RIB): routes whose kernel form
+   * changed are replaced on the next flush, the others cost nothing.
+   */
+  setNextHopResolver(r: NextHopResolver | undefined, snapshot: Iterable<RouteSnapshotEntry>): void {
+    this.nextHop = r ?? plainNextHop;
+    this.onChanges(snapshot);
   }
 
   /** The kernel route for a Loc-RIB best path + ECMP set, or undefined when nothing is to be installed. */
@@ -168,7 +183,7 @@ export class KernelSync {
       if (nh.includes(":") !== (family === 6)) continue;
       if (this.isLocal(nh)) continue;
       seen.add(nh);
-      hops.push({ gateway: nh });
+      hops.push(this.nextHop(nh, p));
     }
     if (hops.length === 0) return undefined;
     return { ...base, type: "unicast", nextHops: hops };

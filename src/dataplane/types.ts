@@ -18,6 +18,11 @@ export interface KernelNextHop {
   readonly ifindex?: number;
   /** ECMP weight 1..256 (kernel rtnh_hops + 1); 1 when absent. */
   readonly weight?: number;
+  /**
+   * RTNH_F_ONLINK: the gateway is reachable on `ifindex` even though no prefix of that device
+   * covers it (Calico's `via NODE dev tunl0 onlink`). Needs ifindex.
+   */
+  readonly onlink?: boolean;
 }
 
 export interface KernelRoute {

@@ -21,8 +21,9 @@ export const RTM_DELLINK = 17; // 17
 export const IFINFOMSG_LEN = 16;
 /** AF_UNSPEC: link messages are family-less. */
 export const AF_UNSPEC = 0;
-/** RTNH_F_ONLINK (4): "gateway is on this link even if no prefix says so" — see ipipRoute(). */
-export const RTNH_F_ONLINK = 4;
+export const RTM_GETLINK = 18; // 18
+/** ifi_flags IFF_UP. */
+export const IFF_UP = 0x1;
 
 // linux/if_link.h
 export const IFLA_IFNAME = 3; // 3
@@ -33,6 +34,7 @@ export const IFLA_INFO_DATA = 2; // 2
 
 // linux/if_tunnel.h
 export const IFLA_IPTUN_LOCAL = 2; // 2, u32 in network order
+export const IFLA_IPTUN_REMOTE = 3; // 3, u32 in network order (0 = any: NBMA, like tunl0)
 export const IFLA_IPTUN_TTL = 4; // 4, u8 (0 = inherit from the inner packet)
 export const IFLA_IPTUN_PMTUDISC = 10; // 10, u8 (1 = set DF, do path-MTU discovery)
 
@@ -135,16 +137,9 @@ export function encodeIpipLinkRequest(op: "create" | "delete", opts: IpipLinkOpt
 
 /**
  * The route toward one Calico node's pod block over the ipip device: `prefix via nodeIp dev
- * <ifindex>`, Calico's `BLOCK via NODE dev tunl0 onlink`.
- *
- * Takes the device's ifindex (not its name): KernelNextHop names the device by ifindex only.
- *
- * GAP — onlink: the node address is not inside any prefix of the ipip device, so the kernel
- * refuses this gateway (ENETUNREACH, "Nexthop has invalid gateway") unless rtm_flags carries
- * RTNH_F_ONLINK. KernelRoute/KernelNextHop have no onlink flag and rtnl.ts's encodeRouteRequest
- * writes rtm_flags 0, so the backend cannot install this route yet: it needs an `onlink?: true`
- * on KernelNextHop (rtm_flags for one hop, rtnh_flags inside RTA_MULTIPATH) and decodeRoute
- * must read it back so reconcile does not see a difference.
+ * <ifindex> onlink`, Calico's `BLOCK via NODE dev tunl0 onlink`. Onlink because the node address
+ * is inside no prefix of the ipip device: without RTNH_F_ONLINK the kernel refuses the gateway
+ * (ENETUNREACH, "Nexthop has invalid gateway").
  */
 export function ipipRoute(prefix: string, nodeIp: string, ifindex: number): KernelRoute {
   addrBytes(nodeIp, 4); // throws on a non-IPv4 node address: IPIP is IPv4-in-IPv4
@@ -153,9 +148,141 @@ export function ipipRoute(prefix: string, nodeIp: string, ifindex: number): Kern
     prefix,
     family: 4,
     type: "unicast",
-    nextHops: [{ gateway: nodeIp, ifindex }],
+    nextHops: [{ gateway: nodeIp, ifindex, onlink: true }],
     table: RT_TABLE_MAIN,
     protocol: RTPROT_PODGATE,
     metric: DEFAULT_METRIC,
+  };
+}
+
+function ifinfoRequest(
+  type: number,
+  flags: number,
+  seq: number,
+  ifi: IfInfo,
+  attrs: readonly Buffer[],
+): Buffer {
+  const body = Buffer.concat(attrs);
+  const size = NLMSG_HDRLEN + IFINFOMSG_LEN + body.length;
+  const b = Buffer.alloc(size);
+  w32(b, size, 0);
+  w16(b, type, 4);
+  w16(b, flags, 6);
+  w32(b, seq, 8);
+  w32(b, 0, 12);
+  b[NLMSG_HDRLEN] = AF_UNSPEC;
+  w32(b, ifi.index ?? 0, NLMSG_HDRLEN + 4);
+  w32(b, ifi.flags ?? 0, NLMSG_HDRLEN + 8);
+  w32(b, ifi.change ?? 0, NLMSG_HDRLEN + 12);
+  body.copy(b, NLMSG_HDRLEN + IFINFOMSG_LEN);
+  return b;
+}
+
+interface IfInfo {
+  readonly index?: number;
+  readonly flags?: number;
+  readonly change?: number;
+}
+
+/** RTM_GETLINK for one device by name (answered by RTM_NEWLINK, or NLMSG_ERROR ENODEV). */
+export function encodeGetLinkRequest(name: string, seq: number): Buffer {
+  return ifinfoRequest(RTM_GETLINK, NLM_F_REQUEST | NLM_F_ACK, seq, {}, [attr(IFLA_IFNAME, checkName(name))]);
+}
+
+/**
+ * RTM_NEWLINK on an existing device (no NLM_F_CREATE): set its MTU and bring it up. ifi_change
+ * names IFF_UP, so no other flag of the device is touched.
+ */
+export function encodeLinkSetRequest(
+  ifindex: number,
+  opts: { mtu?: number; up: boolean; seq: number },
+): Buffer {
+  if (!Number.isInteger(ifindex) || ifindex <= 0) throw new TypeError(`bad ifindex ${ifindex}`);
+  const attrs: Buffer[] = [];
+  if (opts.mtu !== undefined) {
+    if (!Number.isInteger(opts.mtu) || opts.mtu < 68 || opts.mtu > 65535)
+      throw new TypeError(`bad MTU ${opts.mtu}`);
+    attrs.push(attr(IFLA_MTU, u32(opts.mtu)));
+  }
+  return ifinfoRequest(
+    RTM_NEWLINK,
+    NLM_F_REQUEST | NLM_F_ACK,
+    opts.seq,
+    { index: ifindex, flags: opts.up ? IFF_UP : 0, change: IFF_UP },
+    attrs,
+  );
+}
+
+/** A device as RTM_NEWLINK describes it (only what podgate looks at). */
+export interface LinkInfo {
+  readonly ifindex: number;
+  readonly name: string;
+  readonly up: boolean;
+  readonly mtu?: number;
+  /** IFLA_INFO_KIND ("ipip", "wireguard", …); absent for devices without one (physical NICs). */
+  readonly kind?: string;
+  /** For kind ipip: the outer source address, absent when any. */
+  readonly local?: string;
+  /** For kind ipip: the fixed remote, absent when any (NBMA, what podgate wants). */
+  readonly remote?: string;
+}
+
+function r16(b: Buffer, o: number): number {
+  return LE ? b.readUInt16LE(o) : b.readUInt16BE(o);
+}
+function r32(b: Buffer, o: number): number {
+  return LE ? b.readUInt32LE(o) : b.readUInt32BE(o);
+}
+
+function eachAttr(b: Buffer, start: number, end: number, fn: (type: number, v: Buffer) => void): void {
+  let o = start;
+  while (o + 4 <= end) {
+    const len = r16(b, o);
+    if (len < 4 || o + len > end) break;
+    fn(r16(b, o + 2) & 0x3fff, b.subarray(o + 4, o + len)); // strip NLA_F_NESTED / NLA_F_NET_BYTEORDER
+    o += align4(len);
+  }
+}
+
+const cString = (v: Buffer): string => {
+  const nul = v.indexOf(0);
+  return v.subarray(0, nul < 0 ? v.length : nul).toString("utf8");
+};
+const ipv4Text = (v: Buffer): string | undefined =>
+  v.length >= 4 && v.readUInt32BE(0) !== 0 ? `${v[0]}.${v[1]}.${v[2]}.${v[3]}` : undefined;
+
+/** Decodes the payload (after nlmsghdr) of an RTM_NEWLINK message; undefined if truncated. */
+export function decodeLink(payload: Buffer): LinkInfo | undefined {
+  if (payload.length < IFINFOMSG_LEN) return undefined;
+  const ifindex = LE ? payload.readInt32LE(4) : payload.readInt32BE(4);
+  const up = (r32(payload, 8) & IFF_UP) !== 0;
+  let name = "";
+  let mtu: number | undefined;
+  let kind: string | undefined;
+  let local: string | undefined;
+  let remote: string | undefined;
+  eachAttr(payload, IFINFOMSG_LEN, payload.length, (t, v) => {
+    if (t === IFLA_IFNAME) name = cString(v);
+    else if (t === IFLA_MTU && v.length >= 4) mtu = r32(v, 0);
+    else if (t === IFLA_LINKINFO) {
+      eachAttr(v, 0, v.length, (lt, lv) => {
+        if (lt === IFLA_INFO_KIND) kind = cString(lv);
+        else if (lt === IFLA_INFO_DATA) {
+          eachAttr(lv, 0, lv.length, (dt, dv) => {
+            if (dt === IFLA_IPTUN_LOCAL) local = ipv4Text(dv);
+            else if (dt === IFLA_IPTUN_REMOTE) remote = ipv4Text(dv);
+          });
+        }
+      });
+    }
+  });
+  return {
+    ifindex,
+    name,
+    up,
+    ...(mtu !== undefined ? { mtu } : {}),
+    ...(kind !== undefined ? { kind } : {}),
+    ...(local !== undefined ? { local } : {}),
+    ...(remote !== undefined ? { remote } : {}),
   };
 }

@@ -45,6 +45,8 @@ export const RTA_MULTIPATH = 9;
 export const RTA_TABLE = 15;
 export const RTA_VIA = 18;
 export const RTNH_LEN = 8;
+/** RTNH_F_ONLINK: in rtm_flags for a single hop, in rtnh_flags for an RTA_MULTIPATH member. */
+export const RTNH_F_ONLINK = 4;
 /** rtm_flags: a cached clone (IPv6 exceptions), never a configured route. */
 export const RTM_F_CLONED = 0x200;
 export const RTN_UNICAST = 1;
@@ -160,7 +162,7 @@ export function encodeMultipath(family: 4 | 6, hops: readonly KernelNextHop[]): 
     const attrLen = gw ? align4(4 + gw.length) : 0;
     const b = Buffer.alloc(RTNH_LEN + attrLen);
     w16(b, RTNH_LEN + attrLen, 0);
-    b[2] = 0; // rtnh_flags
+    b[2] = h.onlink ? RTNH_F_ONLINK : 0; // rtnh_flags
     b[3] = weight - 1;
     w32(b, h.ifindex ?? 0, 4);
     if (gw) putAttr(b, RTNH_LEN, RTA_GATEWAY, gw);
@@ -189,8 +191,14 @@ export function encodeRouteRequest(op: "replace" | "delete", route: KernelRoute,
   let nh: { attr: number; payload: Buffer } | undefined;
   let oif: number | undefined;
   let scope = del ? RT_SCOPE_NOWHERE : RT_SCOPE_UNIVERSE;
+  let flags = 0;
   if (!del && route.type === "unicast") {
     if (route.nextHops.length === 0) throw new TypeError(`unicast route ${route.prefix} without next hop`);
+    for (const h of route.nextHops) {
+      // The kernel needs the device to know which link "onlink" means.
+      if (h.onlink && h.ifindex === undefined)
+        throw new TypeError(`onlink next hop ${h.gateway} of ${route.prefix} has no ifindex`);
+    }
     if (route.nextHops.length > 1) {
       nh = { attr: RTA_MULTIPATH, payload: encodeMultipath(route.family, route.nextHops) };
     } else {
@@ -201,6 +209,7 @@ export function encodeRouteRequest(op: "replace" | "delete", route: KernelRoute,
       } else if (h.gateway !== "") {
         nh = { attr: RTA_GATEWAY, payload: addrBytes(h.gateway, route.family) };
         oif = h.ifindex;
+        if (h.onlink) flags |= RTNH_F_ONLINK;
       } else {
         if (h.ifindex === undefined)
           throw new TypeError(`next hop of ${route.prefix} has no gateway nor ifindex`);
@@ -230,7 +239,7 @@ export function encodeRouteRequest(op: "replace" | "delete", route: KernelRoute,
   b[p + 5] = route.protocol;
   b[p + 6] = scope;
   b[p + 7] = type;
-  w32(b, 0, p + 8); // rtm_flags
+  w32(b, flags, p + 8); // rtm_flags
   p += RTMSG_LEN;
   p = putAttr(b, p, RTA_TABLE, u32Payload(table));
   p = putAttr(b, p, RTA_DST, addr);
@@ -321,6 +330,7 @@ function decodeMultipath(v: Buffer, family: 4 | 6): KernelNextHop[] {
   while (o + RTNH_LEN <= v.length) {
     const len = r16(v, o);
     if (len < RTNH_LEN || o + len > v.length) break;
+    const onlink = (v[o + 2]! & RTNH_F_ONLINK) !== 0;
     const weight = v[o + 3]! + 1;
     const ifindex = rs32(v, o + 4);
     let gateway = "";
@@ -328,7 +338,12 @@ function decodeMultipath(v: Buffer, family: 4 | 6): KernelNextHop[] {
       if (t === RTA_GATEWAY) gateway = addrText(a, family);
       else if (t === RTA_VIA) gateway = decodeVia(a) ?? gateway;
     });
-    hops.push({ gateway, ...(ifindex ? { ifindex } : {}), ...(weight !== 1 ? { weight } : {}) });
+    hops.push({
+      gateway,
+      ...(ifindex ? { ifindex } : {}),
+      ...(weight !== 1 ? { weight } : {}),
+      ...(onlink ? { onlink } : {}),
+    });
     o += align4(len);
   }
   return hops;
@@ -343,7 +358,8 @@ export function decodeRoute(payload: Buffer): KernelRoute | undefined {
   const fam = payload[0];
   const family: 4 | 6 | undefined = fam === AF_INET ? 4 : fam === AF_INET6 ? 6 : undefined;
   if (family === undefined) return undefined;
-  if (r32(payload, 8) & RTM_F_CLONED) return undefined;
+  const rtmFlags = r32(payload, 8);
+  if (rtmFlags & RTM_F_CLONED) return undefined;
   const dstLen = payload[1]!;
   let table = payload[4]!;
   const protocol = payload[5]!;
@@ -390,7 +406,13 @@ export function decodeRoute(payload: Buffer): KernelRoute | undefined {
   if (type === "unicast") {
     if (multipath) nextHops = multipath;
     else if (gateway !== undefined || oif !== undefined) {
-      nextHops = [{ gateway: gateway ?? "", ...(oif !== undefined ? { ifindex: oif } : {}) }];
+      nextHops = [
+        {
+          gateway: gateway ?? "",
+          ...(oif !== undefined ? { ifindex: oif } : {}),
+          ...(rtmFlags & RTNH_F_ONLINK ? { onlink: true } : {}),
+        },
+      ];
     }
   }
   return { prefix: `${dst}/${dstLen}`, family, type, nextHops, table, protocol, metric };

@@ -464,3 +464,29 @@ ${extra}`,
     );
   });
 });
+
+describe("tunnels.ipip", () => {
+  it("defaults: name pgipip0, mode CrossSubnet, MTU and local left to the runtime", () => {
+    const cfg = parseConfig(`${MINIMAL}tunnels:\n  ipip: {}\n`, "t.yaml");
+    expect(cfg.tunnels.ipip).toEqual({ name: "pgipip0", mode: "CrossSubnet" });
+    expect(parseConfig(MINIMAL, "t.yaml").tunnels.ipip).toBeUndefined();
+  });
+
+  it("takes local, mtu and mode Always", () => {
+    const cfg = parseConfig(
+      `${MINIMAL}tunnels:\n  ipip:\n    name: tun-nodes\n    local: 192.0.2.1\n    mtu: 1400\n    mode: Always\n`,
+      "t.yaml",
+    );
+    expect(cfg.tunnels.ipip).toEqual({ name: "tun-nodes", local: "192.0.2.1", mtu: 1400, mode: "Always" });
+  });
+
+  it("refuses tunl0, an IPv6 local and a bad mode, with file:line:column", () => {
+    expect(errorText(`${MINIMAL}tunnels:\n  ipip:\n    name: tunl0\n`)).toMatch(
+      /podgate\.yaml:8:11: tunnels\.ipip\.name: .*not tunl0/,
+    );
+    expect(errorText(`${MINIMAL}tunnels:\n  ipip:\n    local: fd00::1\n`)).toMatch(/tunnels\.ipip\.local/);
+    expect(errorText(`${MINIMAL}tunnels:\n  ipip:\n    mode: Sometimes\n`)).toMatch(
+      /tunnels\.ipip\.mode[\s\S]*CrossSubnet/,
+    );
+  });
+});

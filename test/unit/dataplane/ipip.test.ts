@@ -1,7 +1,15 @@
 /** IPIP link messages: golden bytes for RTM_NEWLINK/RTM_DELLINK, defaults, validation, route shape. */
+
+import { readFileSync } from "node:fs";
 import { endianness } from "node:os";
 import { describe, expect, it } from "vitest";
-import { encodeIpipLinkRequest, ipipRoute } from "../../../src/dataplane/linux/ipip.ts";
+import {
+  decodeLink,
+  encodeGetLinkRequest,
+  encodeIpipLinkRequest,
+  encodeLinkSetRequest,
+  ipipRoute,
+} from "../../../src/dataplane/linux/ipip.ts";
 import { RTPROT_PODGATE } from "../../../src/dataplane/types.ts";
 
 const hex = (s: string): string => s.replace(/\s+/g, "");
@@ -70,12 +78,57 @@ describe.skipIf(endianness() !== "LE")("ipip link codec", () => {
       prefix: "10.244.1.0/26",
       family: 4,
       type: "unicast",
-      nextHops: [{ gateway: "192.0.2.11", ifindex: 7 }],
+      nextHops: [{ gateway: "192.0.2.11", ifindex: 7, onlink: true }],
       table: 254,
       protocol: RTPROT_PODGATE,
       metric: 20,
     });
     expect(() => ipipRoute("10.244.1.0/26", "fd00::1", 7)).toThrow(/IPv4/);
     expect(() => ipipRoute("10.244.1.0/26", "192.0.2.11", 0)).toThrow(/ifindex/);
+  });
+
+  it("RTM_GETLINK by name: REQUEST|ACK, ifinfomsg zero, IFLA_IFNAME", () => {
+    expect(encodeGetLinkRequest("pgipip0", 9).toString("hex")).toBe(
+      hex(`2c000000 1200 0500 09000000 00000000
+           00000000 00000000 00000000 00000000
+           0c00 0300 7067697069703000`),
+    );
+  });
+
+  it("RTM_NEWLINK set: ifi_index, IFF_UP in flags and change (no other flag touched), IFLA_MTU", () => {
+    expect(encodeLinkSetRequest(7, { mtu: 1480, up: true, seq: 4 }).toString("hex")).toBe(
+      hex(`28000000 1000 0500 04000000 00000000
+           00 00 0000 07000000 01000000 01000000
+           0800 0400 c8050000`),
+    );
+    // down: IFF_UP in change, not in flags
+    expect(encodeLinkSetRequest(7, { up: false, seq: 4 }).subarray(24, 32).toString("hex")).toBe(
+      "0000000001000000",
+    );
+    expect(() => encodeLinkSetRequest(0, { up: true, seq: 1 })).toThrow(/ifindex/);
+  });
+
+  it("decodes the kernel's RTM_NEWLINK for a veth (captured: `ip -d link show v0`, kernel 6.18, strace -e read=3)", () => {
+    const payload = Buffer.from(
+      readFileSync(new URL("./fixtures/rtm-newlink-veth.hex", import.meta.url), "utf8").trim(),
+      "hex",
+    );
+    expect(decodeLink(payload)).toEqual({ ifindex: 3, name: "v0", up: true, mtu: 1400, kind: "veth" });
+    expect(decodeLink(payload.subarray(0, 8))).toBeUndefined();
+  });
+
+  it("decodes an ipip device's local and remote (IFLA_INFO_DATA), remote 0 = any", () => {
+    // Our own create request has the layout the kernel uses in its answer (ifinfomsg + the same attributes).
+    const req = encodeIpipLinkRequest("create", { name: "pgipip0", local: "192.0.2.1", mtu: 1480, seq: 1 });
+    const payload = Buffer.from(req.subarray(16));
+    payload.writeInt32LE(12, 4); // ifi_index
+    expect(decodeLink(payload)).toEqual({
+      ifindex: 12,
+      name: "pgipip0",
+      up: false,
+      mtu: 1480,
+      kind: "ipip",
+      local: "192.0.2.1",
+    });
   });
 });
