@@ -79,16 +79,19 @@ describe.skipIf(!!skip)("netlink route backend (root, namespace)", () => {
       .sort();
   }
 
+  let peer: Host;
+  let gwIf: string;
+
   beforeAll(async () => {
     lab = new Lab("dataplane");
     gw = await lab.addHost("gw");
-    const peer = await lab.addHost("peer");
-    await lab.link(gw, peer, {
+    peer = await lab.addHost("peer");
+    ({ aIf: gwIf } = await lab.link(gw, peer, {
       aAddr: "10.0.0.1/24",
       bAddr: "10.0.0.2/24",
       a6: "fd00::1/64",
       b6: "fd00::2/64",
-    });
+    }));
   });
   afterAll(async () => {
     await lab?.teardown();
@@ -189,6 +192,58 @@ describe.skipIf(!!skip)("netlink route backend (root, namespace)", () => {
     const v4 = await ipRoutes(254, 4);
     expect(v4).toContain("10.245.1.0/24 unicast 10.0.0.2 m20");
     expect(v4).toContain("10.245.5.0/24 unicast 10.0.0.2 m20");
+  });
+
+  it("onlink next hops (the IPIP route shape): installed, read back, reconciled as equal, and they forward", async () => {
+    const ifindex = Number(await gw.run(["cat", `/sys/class/net/${gwIf}/ifindex`]));
+    const node = (gateway: string, onlink?: boolean) => ({ gateway, ifindex, ...(onlink ? { onlink } : {}) });
+    const one = r("10.246.1.0/26", [], { nextHops: [node("192.0.2.11", true)] });
+    const ecmp = r("10.246.2.0/26", [], { nextHops: [node("192.0.2.11", true), node("192.0.2.12", true)] });
+    // Without the flag the kernel refuses a gateway no prefix of the device covers: the flag is what works.
+    const res = await apply([
+      { op: "replace", route: r("10.246.3.0/26", [], { nextHops: [node("192.0.2.11")] }) },
+      { op: "replace", route: one },
+      { op: "replace", route: ecmp },
+    ]);
+    expect(res.map((x) => (x.ok ? "ok" : x.code))).toEqual(["ENETUNREACH", "ok", "ok"]);
+    const shown = JSON.parse(
+      await gw.run(["ip", "-j", "-4", "route", "show", "proto", String(PROTO)]),
+    ) as Array<{
+      dst: string;
+      flags?: string[];
+      nexthops?: Array<{ flags?: string[] }>;
+    }>;
+    expect(shown.find((x) => x.dst === "10.246.1.0/26")?.flags).toEqual(["onlink"]);
+    expect(shown.find((x) => x.dst === "10.246.2.0/26")?.nexthops?.map((h) => h.flags)).toEqual([
+      ["onlink"],
+      ["onlink"],
+    ]);
+    const listed = (
+      (await steps([{ do: "list", filter: { table: 254, protocol: PROTO } }])) as KernelRoute[][]
+    )[0]!;
+    expect(listed.find((x) => x.prefix === "10.246.1.0/26")?.nextHops).toEqual([node("192.0.2.11", true)]);
+    // Reconcile reads the kernel's form back as equal to ours: nothing to do for these two.
+    const again = (
+      (await steps([
+        {
+          do: "diffApply",
+          table: 254,
+          protocol: PROTO,
+          desired: [...listed.filter((x) => !x.prefix.startsWith("10.246.")), one, ecmp],
+        },
+      ])) as Array<{
+        ops: RouteOp[];
+      }>
+    )[0]!;
+    expect(again.ops).toEqual([]);
+    // And it forwards: the "node" answers ARP for 192.0.2.11 (an address on its loopback) and owns the pod address.
+    await peer.run(["ip", "addr", "add", "192.0.2.11/32", "dev", "lo"]);
+    await peer.run(["ip", "addr", "add", "10.246.1.5/32", "dev", "lo"]);
+    expect(await gw.run(["ping", "-c", "1", "-W", "2", "10.246.1.5"])).toMatch(/1 received/);
+    await apply([
+      { op: "delete", route: one },
+      { op: "delete", route: ecmp },
+    ]);
   });
 
   it("reconcile never touches routes of another protocol (proto static), even on the same prefix", async () => {
