@@ -730,15 +730,16 @@ const ipipNode: ObjectNode = {
     local: {
       kind: "string",
       typeName: "IPv4 address",
+      required: true,
       parse: ipAddress(4),
       description:
-        "Outer source address: the gateway's address the nodes know (the one in externalNodesList). Absent: the kernel picks the source of the route toward each node.",
+        "Outer source address: the gateway's own address that the nodes peer with and that FelixConfiguration externalNodesList holds. Nodes send IPIP back to it (office pools with ipipMode Always), and it keeps the device apart from the kernel's tunl0 (remote any, local any), which a second any/any device would collide with.",
     },
     mtu: {
       kind: "integer",
       min: 576,
       max: 65515,
-      defaultDoc: "the underlay MTU − 20 (1480 on a 1500 network)",
+      defaultDoc: "the MTU of the interface holding `local` − 20 (1480 on a 1500 network)",
       description: "MTU of the ipip device. IPIP adds a 20-byte IPv4 header.",
     },
     mode: {

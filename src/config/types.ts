@@ -126,8 +126,8 @@ export interface WireGuardConfig {
 export interface IpipConfig {
   /** Device name, at most 15 characters. */
   readonly name: string;
-  /** Outer source address; absent = chosen by the kernel per packet. */
-  readonly local?: string;
+  /** Outer source address: the gateway's address the nodes know (required: see the schema). */
+  readonly local: string;
   /** Absent: underlay MTU − 20. */
   readonly mtu?: number;
   /** Calico's ipipMode semantics: encapsulate toward every node, or only toward nodes off our subnets. */

@@ -466,9 +466,10 @@ ${extra}`,
 });
 
 describe("tunnels.ipip", () => {
-  it("defaults: name pgipip0, mode CrossSubnet, MTU and local left to the runtime", () => {
-    const cfg = parseConfig(`${MINIMAL}tunnels:\n  ipip: {}\n`, "t.yaml");
-    expect(cfg.tunnels.ipip).toEqual({ name: "pgipip0", mode: "CrossSubnet" });
+  it("defaults: name pgipip0, mode CrossSubnet, MTU left to the runtime; local is required", () => {
+    const cfg = parseConfig(`${MINIMAL}tunnels:\n  ipip:\n    local: 192.0.2.1\n`, "t.yaml");
+    expect(cfg.tunnels.ipip).toEqual({ name: "pgipip0", local: "192.0.2.1", mode: "CrossSubnet" });
+    expect(errorText(`${MINIMAL}tunnels:\n  ipip: {}\n`)).toMatch(/tunnels\.ipip\.local/);
     expect(parseConfig(MINIMAL, "t.yaml").tunnels.ipip).toBeUndefined();
   });
 
@@ -481,11 +482,11 @@ describe("tunnels.ipip", () => {
   });
 
   it("refuses tunl0, an IPv6 local and a bad mode, with file:line:column", () => {
-    expect(errorText(`${MINIMAL}tunnels:\n  ipip:\n    name: tunl0\n`)).toMatch(
-      /podgate\.yaml:8:11: tunnels\.ipip\.name: .*not tunl0/,
+    expect(errorText(`${MINIMAL}tunnels:\n  ipip:\n    local: 192.0.2.1\n    name: tunl0\n`)).toMatch(
+      /podgate\.yaml:9:11: tunnels\.ipip\.name: .*not tunl0/,
     );
     expect(errorText(`${MINIMAL}tunnels:\n  ipip:\n    local: fd00::1\n`)).toMatch(/tunnels\.ipip\.local/);
-    expect(errorText(`${MINIMAL}tunnels:\n  ipip:\n    mode: Sometimes\n`)).toMatch(
+    expect(errorText(`${MINIMAL}tunnels:\n  ipip:\n    local: 192.0.2.1\n    mode: Sometimes\n`)).toMatch(
       /tunnels\.ipip\.mode[\s\S]*CrossSubnet/,
     );
   });
