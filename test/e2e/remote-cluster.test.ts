@@ -20,9 +20,11 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { TunnelStatus } from "../../src/dataplane/tunnels.ts";
 import { PODGATE_BIN, Podgate, type PodgateYaml, REPO_ROOT } from "../interop/podgate.ts";
-import { type BirdDaemon, calicoNode } from "../lab/daemons/bird.ts";
-import { FrrDaemon } from "../lab/daemons/frr.ts";
+import type { BirdDaemon } from "../lab/daemons/bird.ts";
+import type { FrrDaemon } from "../lab/daemons/frr.ts";
 import { type Host, Lab, labPrereqs, waitFor } from "../lab/netns.ts";
+import { ping, prefixesOf, waitRoutesFrom } from "../lab/probes.ts";
+import { addCalicoPod, addClusterSite, addOfficeSite, calicoMesh, officeFrr } from "../lab/sites.ts";
 
 const skip = labPrereqs([
   "bird",
@@ -75,12 +77,6 @@ const IF_CLUSTER = `wgrc${process.pid}`.slice(0, 15);
 
 // ---- helpers ----------------------------------------------------------------------------------
 
-async function ping(from: Host, ip: string, count = 1, waitS = 2) {
-  return from.exec(["ping", "-n", "-c", String(count), "-W", String(waitS), ip], {
-    timeoutMs: (count + waitS + 2) * 1000,
-  });
-}
-
 function tunnels(status: unknown): TunnelStatus[] {
   return ((status as { tunnels?: unknown }).tunnels ?? []) as TunnelStatus[];
 }
@@ -127,24 +123,6 @@ describe.skipIf(!!skip)("e2e: remote cluster over WireGuard (two sites, internet
 
   const podgateCli = (args: string[]) =>
     execFileSync("node", [PODGATE_BIN, ...args], { cwd: REPO_ROOT, encoding: "utf8" }).trim();
-
-  /** A pod plumbed like Calico's, serving {pod, from} on / and 2 MiB on /big. */
-  async function addPod(node: Host, name: string, ip: string): Promise<Host> {
-    const pod = await lab.addHost(name);
-    const { aIf } = await lab.link(node, pod, { bAddr: `${ip}/32` });
-    await pod.run(["ip", "route", "add", "169.254.1.1", "dev", "eth0", "scope", "link"]);
-    await pod.run(["ip", "route", "add", "default", "via", "169.254.1.1", "dev", "eth0"]);
-    await node.sysctl(`net.ipv4.conf.${aIf}.proxy_arp`, "1");
-    await node.sysctl(`net.ipv4.neigh.${aIf}.proxy_delay`, "0");
-    await node.run(["ip", "route", "add", `${ip}/32`, "dev", aIf]);
-    const script = `const big=Buffer.alloc(${BIG},120);require("node:http").createServer((q,s)=>{s.setHeader("connection","close");if(q.url==="/big"){s.setHeader("content-length",String(big.length));s.end(big);return;}s.end(JSON.stringify({pod:${JSON.stringify(name)},from:q.socket.remoteAddress}))}).listen(${POD_PORT},"0.0.0.0")`;
-    pod.spawn(["node", "-e", script], { logName: `${name}-http.log` });
-    await waitFor(
-      async () => (await pod.exec(["curl", "-s", "--max-time", "1", `http://${ip}:${POD_PORT}/`])).code === 0,
-      { timeoutMs: 10_000, what: `${name}'s HTTP server` },
-    );
-    return pod;
-  }
 
   function officeConfig(): Omit<PodgateYaml, "api"> {
     return {
@@ -231,43 +209,26 @@ describe.skipIf(!!skip)("e2e: remote cluster over WireGuard (two sites, internet
     } as Omit<PodgateYaml, "api">;
   }
 
-  /** Cluster prefixes the office router has from the office podgate. */
-  async function officeRouterPrefixes(): Promise<string[]> {
-    return (await frr.routes(4))
-      .filter((r) => r.fromPeer === OGW_TRANSIT_IP)
-      .map((r) => r.prefix)
-      .sort();
-  }
-
+  /** Waits until the cluster prefixes the office router has from the office podgate satisfy `pred`. */
   async function waitOfficeRouter(pred: (p: string[]) => boolean, what: string, timeoutMs = 30_000) {
-    return waitFor(
-      async () => {
-        const p = await officeRouterPrefixes();
-        if (pred(p)) return p;
-        throw new Error(JSON.stringify(p));
-      },
-      { timeoutMs, intervalMs: 300, what },
-    );
+    return waitRoutesFrom(frr, OGW_TRANSIT_IP, (rs) => pred(prefixesOf(rs)), { what, timeoutMs });
   }
 
   beforeAll(async () => {
     lab = new Lab("rc");
-    laptop = await lab.addHost("laptop");
-    office = await lab.addHost("office");
     ogw = await lab.addHost("ogw");
     inet = await lab.addHost("inet");
     cgw = await lab.addHost("cgw");
-    for (const n of NODES) nodeHosts.push(await lab.addHost(n.name));
     process.once("exit", () => deleteInterfacesSync([ogw, cgw]));
 
     // Office site.
-    await lab.bridge([
-      { host: office, addr: `${OFFICE_LAN_IP}/24` },
-      { host: laptop, addr: `${LAPTOP_IP}/24` },
-    ]);
-    await laptop.run(["ip", "route", "add", "default", "via", OFFICE_LAN_IP]);
-    await office.sysctl("net.ipv4.ip_forward", "1");
-    await lab.link(ogw, office, { aAddr: `${OGW_TRANSIT_IP}/30`, bAddr: `${OFFICE_TRANSIT_IP}/30` });
+    ({ office, laptop } = await addOfficeSite(lab, {
+      gateway: ogw,
+      gatewayTransitIp: OGW_TRANSIT_IP,
+      officeTransitIp: OFFICE_TRANSIT_IP,
+      lanIp: OFFICE_LAN_IP,
+      laptopIp: LAPTOP_IP,
+    }));
     // The internet: the only path between the two gateways' public addresses.
     await lab.link(ogw, inet, { aAddr: `${OGW_PUB}/24`, bAddr: "192.0.2.1/24" });
     await lab.link(cgw, inet, { aAddr: `${CGW_PUB}/24`, bAddr: "198.51.100.1/24" });
@@ -275,24 +236,25 @@ describe.skipIf(!!skip)("e2e: remote cluster over WireGuard (two sites, internet
     await ogw.run(["ip", "route", "add", "default", "via", "192.0.2.1"]);
     await cgw.run(["ip", "route", "add", "default", "via", "198.51.100.1"]);
     for (const g of [ogw, cgw]) await g.sysctl("net.ipv4.ip_forward", "1");
-    // Cluster site.
-    await lab.bridge([
-      { host: cgw, addr: `${CGW_LAN_IP}/24` },
-      ...NODES.map((n, i) => ({ host: nodeHosts[i]!, addr: `${n.ip}/24` })),
-    ]);
+    // Cluster site. Like a real node, each has a default route (to a LAN router nobody models):
+    // proxy ARP for the pods' 169.254.1.1 gateway only answers for an address the node can route.
+    const site = await addClusterSite(lab, {
+      gateway: cgw,
+      gatewayIp: CGW_LAN_IP,
+      nodes: NODES,
+      defaultVia: CLUSTER_LAN_ROUTER,
+    });
+    nodeHosts.push(...site.nodes);
     for (const [i, n] of NODES.entries()) {
       const h = nodeHosts[i]!;
-      await h.sysctl("net.ipv4.ip_forward", "1");
-      // Like a real node: a default route (to a LAN router nobody models). Proxy ARP for the
-      // pods' 169.254.1.1 gateway only answers for an address the node can route.
-      await h.run(["ip", "route", "add", "default", "via", CLUSTER_LAN_ROUTER]);
       // A PMTU black hole: "fragmentation needed" never reaches the pods, so only a clamped MSS
       // lets full-size segments from a pod cross the 1420-byte tunnel.
       const r = await h.exec(["nft", "-f", "-"], {
         input: `table ip pgblackhole {\n  chain filt {\n    type filter hook forward priority 0; policy accept;\n    icmp type destination-unreachable icmp code frag-needed counter drop\n  }\n}\n`,
       });
       if (r.code !== 0) throw new Error(`nft on ${h.name}: ${r.stderr}`);
-      podHosts.push(await addPod(h, n.pod.name, n.pod.ip));
+      const pod = await addCalicoPod(lab, h, { ...n.pod, http: { port: POD_PORT, bigBytes: BIG } });
+      podHosts.push(pod.host);
     }
 
     // Keys through podgate's own CLI (0600 files; only public keys are exchanged).
@@ -308,25 +270,14 @@ describe.skipIf(!!skip)("e2e: remote cluster over WireGuard (two sites, internet
     expect(keys.officePub).toMatch(/^[A-Za-z0-9+/]{43}=$/);
     expect(keys.clusterPub).toMatch(/^[A-Za-z0-9+/]{43}=$/);
 
-    for (const [i, n] of NODES.entries()) {
-      birds.push(
-        calicoNode({
-          host: nodeHosts[i]!,
-          nodeIp: n.ip,
-          peers: [
-            { address: CGW_LAN_IP },
-            ...NODES.filter((o) => o !== n).map((o) => ({ address: o.ip, meshNode: true })),
-          ],
-          blocks: [n.block],
-        }),
-      );
-    }
-    frr = new FrrDaemon({
+    birds.push(...calicoMesh(nodeHosts, NODES, { gatewayIps: [CGW_LAN_IP] }));
+    frr = officeFrr({
       host: office,
       routerId: OFFICE_TRANSIT_IP,
       asn: OFFICE_AS,
+      gatewayIp: OGW_TRANSIT_IP,
+      gatewayAsn: OFFICE_GW_AS,
       instance: "frr-rc-office",
-      neighbors: [{ address: OGW_TRANSIT_IP, asn: OFFICE_GW_AS }],
     });
     await Promise.all([...birds.map((b) => b.start()), frr.start()]);
     await frr.announce(OFFICE_LAN);

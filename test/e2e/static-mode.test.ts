@@ -28,6 +28,8 @@ import {
 import type { KObject, ResourceName } from "../fakes/k8s-api/server.ts";
 import { Podgate, type PodgateYaml } from "../interop/podgate.ts";
 import { type Host, Lab, labPrereqs, waitFor } from "../lab/netns.ts";
+import { httpGet, ping, podgateRoutes, type RouteMap, waitHttp, waitPodgateRoutes } from "../lab/probes.ts";
+import { addCalicoPod, addClusterSite, addLaptop } from "../lab/sites.ts";
 import { FakeCluster } from "./static/fake-cluster.ts";
 
 const skip = labPrereqs(["curl", "ping", "node"]);
@@ -87,33 +89,10 @@ function podgateConfig(kubeconfig: string): Omit<PodgateYaml, "api"> {
 
 // ---- small helpers ----------------------------------------------------------------------------
 
-interface KernelRouteJson {
-  dst: string;
-  type?: string;
-  gateway?: string;
-  nexthops?: Array<{ gateway?: string }>;
-}
-
-/** podgate's routes (protocol 201) in the gateway's kernel: prefix → sorted next hops. */
-async function gwKernel(gw: Host): Promise<Map<string, string[]>> {
-  const j = JSON.parse(await gw.run(["ip", "-j", "route", "show", "proto", "201"])) as KernelRouteJson[];
-  const m = new Map<string, string[]>();
-  for (const r of j) {
-    const hops =
-      r.type === "unreachable"
-        ? ["unreachable"]
-        : r.nexthops
-          ? r.nexthops.map((h) => h.gateway ?? "?")
-          : [r.gateway ?? "?"];
-    m.set(r.dst, hops.sort());
-  }
-  return m;
-}
-
 /** The routes the test cares about: every block, the service CIDR. */
 const WATCHED = [...NODES.map((n) => n.block), SERVICE_CIDR];
 
-function pick(k: Map<string, string[]>): Record<string, string[] | undefined> {
+function pick(k: RouteMap): Record<string, string[] | undefined> {
   return Object.fromEntries(WATCHED.map((p) => [p, k.get(p)]));
 }
 
@@ -121,9 +100,10 @@ function pick(k: Map<string, string[]>): Record<string, string[] | undefined> {
 async function waitKernel(gw: Host, want: Record<string, string[] | undefined>, timeoutMs = 20_000) {
   const norm = (o: Record<string, string[] | undefined>) =>
     JSON.stringify(WATCHED.map((p) => [p, o[p] ? [...o[p]!].sort() : null]));
-  await waitFor(
-    async () => {
-      const got = pick(await gwKernel(gw));
+  await waitPodgateRoutes(
+    gw,
+    (m) => {
+      const got = pick(m);
       if (norm(got) === norm(want)) return true;
       throw new Error(`kernel ${norm(got)}\n  want ${norm(want)}`);
     },
@@ -131,32 +111,11 @@ async function waitKernel(gw: Host, want: Record<string, string[] | undefined>, 
   );
 }
 
-async function tcpGet(from: Host, ip: string, timeoutS = 2) {
-  const r = await from.exec(["curl", "-sS", "--max-time", String(timeoutS), `http://${ip}:${POD_PORT}/`], {
-    timeoutMs: (timeoutS + 2) * 1000,
-  });
-  if (r.code !== 0) return { ok: false as const, error: `curl exit ${r.code}: ${r.stderr.trim()}` };
-  try {
-    return { ok: true as const, ...(JSON.parse(r.stdout) as { pod: string; from: string }) };
-  } catch {
-    return { ok: false as const, error: `not JSON: ${r.stdout.slice(0, 200)}` };
-  }
-}
+/** TCP (HTTP) GET of the pod server on POD_PORT. */
+const tcpGet = (from: Host, ip: string, timeoutS = 2) => httpGet(from, ip, POD_PORT, timeoutS);
 
-async function waitTcp(from: Host, ip: string, pod: string, timeoutMs = 15_000) {
-  return waitFor(
-    async () => {
-      const r = await tcpGet(from, ip);
-      if (r.ok && r.pod === pod) return r;
-      throw new Error(JSON.stringify(r));
-    },
-    { timeoutMs, intervalMs: 300, what: `TCP ${ip}:${POD_PORT} answered by ${pod}` },
-  );
-}
-
-async function ping(from: Host, ip: string) {
-  return from.exec(["ping", "-n", "-c", "1", "-W", "2", ip], { timeoutMs: 6000 });
-}
+const waitTcp = (from: Host, ip: string, pod: string, timeoutMs = 15_000) =>
+  waitHttp(from, ip, POD_PORT, pod, timeoutMs);
 
 // ---- the suite --------------------------------------------------------------------------------
 
@@ -167,26 +126,13 @@ describe.skipIf(!!skip)("e2e: static mode — routes from the Kubernetes API, no
   const nodes = new Map<NodeName, Host>();
   let api: FakeCluster;
   let pg: Podgate;
-  let podCounter = 0;
   /** The node end of the current pod's veth (deleted to move the pod). */
   let podLink: { node: Host; ifName: string } | undefined;
 
   /** A pod the way Calico plumbs it, with a tiny TCP (HTTP) server answering {pod, from}. */
   async function addPod(node: Host, name: string, ip: string): Promise<void> {
-    const pod = await lab.addHost(`${name}x${podCounter++}`);
-    const { aIf } = await lab.link(node, pod, { bAddr: `${ip}/32` });
-    await pod.run(["ip", "route", "add", "169.254.1.1", "dev", "eth0", "scope", "link"]);
-    await pod.run(["ip", "route", "add", "default", "via", "169.254.1.1", "dev", "eth0"]);
-    await node.sysctl(`net.ipv4.conf.${aIf}.proxy_arp`, "1");
-    await node.sysctl(`net.ipv4.neigh.${aIf}.proxy_delay`, "0");
-    await node.run(["ip", "route", "add", `${ip}/32`, "dev", aIf]);
-    const script = `require("node:http").createServer((q,s)=>{s.setHeader("connection","close");s.end(JSON.stringify({pod:${JSON.stringify(name)},from:q.socket.remoteAddress}))}).listen(${POD_PORT},"0.0.0.0")`;
-    pod.spawn(["node", "-e", script], { logName: `${name}-http.log` });
-    await waitFor(
-      async () => (await pod.exec(["curl", "-s", "--max-time", "1", `http://${ip}:${POD_PORT}/`])).code === 0,
-      { timeoutMs: 10_000, what: `${name}'s TCP server` },
-    );
-    podLink = { node, ifName: aIf };
+    const { nodeIf } = await addCalicoPod(lab, node, { name, ip, http: { port: POD_PORT } });
+    podLink = { node, ifName: nodeIf };
   }
 
   async function kubeStatus(): Promise<{ connected: boolean; synced: boolean }> {
@@ -206,18 +152,15 @@ describe.skipIf(!!skip)("e2e: static mode — routes from the Kubernetes API, no
   beforeAll(async () => {
     lab = new Lab("static");
     gw = await lab.addHost("gw");
-    for (const n of NODES) nodes.set(n.name, await lab.addHost(n.name));
-    laptop = await lab.addHost("laptop");
-    await lab.bridge([
-      { host: gw, addr: `${GW_CLUSTER_IP}/24` },
-      ...NODES.map((n) => ({ host: nodes.get(n.name)!, addr: `${n.ip}/24` })),
-    ]);
-    await lab.link(gw, laptop, { aAddr: `${GW_OFFICE_IP}/24`, bAddr: `${LAPTOP_IP}/24` });
-    await laptop.run(["ip", "route", "add", "default", "via", GW_OFFICE_IP]);
-    await gw.sysctl("net.ipv4.ip_forward", "1");
+    const site = await addClusterSite(lab, {
+      gateway: gw,
+      gatewayIp: GW_CLUSTER_IP,
+      nodes: NODES,
+      defaultVia: CLUSTER_LAN_ROUTER,
+    });
+    for (const [i, n] of NODES.entries()) nodes.set(n.name, site.nodes[i]!);
+    laptop = await addLaptop(lab, gw, { routerIp: GW_OFFICE_IP, laptopIp: LAPTOP_IP });
     for (const h of nodes.values()) {
-      await h.sysctl("net.ipv4.ip_forward", "1");
-      await h.run(["ip", "route", "add", "default", "via", CLUSTER_LAN_ROUTER]);
       // The return path, by hand: this suite is about the gateway's routes toward the cluster.
       await h.run(["ip", "route", "add", OFFICE_LAN, "via", GW_CLUSTER_IP]);
     }
@@ -311,7 +254,7 @@ describe.skipIf(!!skip)("e2e: static mode — routes from the Kubernetes API, no
     // Several watch restarts fail meanwhile; nothing may be withdrawn.
     const until = Date.now() + 5_000;
     while (Date.now() < until) {
-      expect(pick(await gwKernel(gw))).toEqual(
+      expect(pick(await podgateRoutes(gw))).toEqual(
         Object.fromEntries(WATCHED.map((p) => [p, up[p] ? [...up[p]!].sort() : undefined])),
       );
       await new Promise((r) => setTimeout(r, 500));
@@ -334,7 +277,7 @@ describe.skipIf(!!skip)("e2e: static mode — routes from the Kubernetes API, no
     await api.apply("blockaffinities", blockAffinity("node1", NEW_BLOCK));
     await waitFor(
       async () => {
-        const k = await gwKernel(gw);
+        const k = await podgateRoutes(gw);
         if (JSON.stringify(k.get(NEW_BLOCK)) === JSON.stringify([nodeIp("node1")])) return true;
         throw new Error(JSON.stringify(k.get(NEW_BLOCK)));
       },
