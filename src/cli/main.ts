@@ -6,6 +6,8 @@
 import { parseArgs } from "node:util";
 import { apiRequest } from "../api/client.ts";
 import type { RoutesJson, StatusJson } from "../api/types.ts";
+import type { IpipStatus } from "../dataplane/linux/ipip-manager.ts";
+import type { TunnelStatus } from "../dataplane/tunnels.ts";
 import { formatAge, renderTable } from "./table.ts";
 
 const DEFAULT_SOCKET = "/run/podgate/podgate.sock";
@@ -49,10 +51,36 @@ export function formatStatus(s: StatusJson): string {
     p.info,
     `${p.prefixesReceived}/${p.prefixesAccepted}/${p.prefixesAdvertised}`,
   ]);
-  return [
+  const out = [
     `podgate router ID ${s.routerId}, AS ${s.asn}`,
     renderTable(["PEER ADDRESS", "AS", "ROLE", "STATE", "SINCE", "INFO", "PREFIXES RCV/ACC/ADV"], rows),
-  ].join("\n");
+  ];
+  const tunnels = (s.tunnels ?? []) as readonly TunnelStatus[];
+  const wgRows = tunnels.flatMap((t) =>
+    t.peers.length === 0
+      ? [[t.name, t.implementation, "-", "-", "-", "-", t.error ? `error: ${t.error}` : ""]]
+      : t.peers.map((p) => [
+          t.name,
+          t.implementation,
+          `${p.publicKey.slice(0, 8)}…`,
+          p.endpoint ?? "-",
+          p.handshakeAgeSeconds === undefined ? "never" : `${p.handshakeAgeSeconds}s ago`,
+          `${p.rxBytes}/${p.txBytes}`,
+          t.error ? `${p.state}, error: ${t.error}` : p.state,
+        ]),
+  );
+  if (wgRows.length > 0) {
+    out.push(
+      "",
+      renderTable(["TUNNEL", "IMPL", "PEER KEY", "ENDPOINT", "HANDSHAKE", "RX/TX BYTES", "STATE"], wgRows),
+    );
+  }
+  const ipip = s.ipip as IpipStatus | undefined;
+  if (ipip) {
+    const state = ipip.lastError ? `error: ${ipip.lastError}` : ipip.up ? "up" : "down";
+    out.push("", `ipip ${ipip.name} local ${ipip.local ?? "any"} mtu ${ipip.mtu ?? "?"}: ${state}`);
+  }
+  return out.join("\n");
 }
 
 export function formatRoutes(r: RoutesJson): string {
