@@ -1,9 +1,20 @@
 /**
- * CIDR arithmetic for discovery: parse/format IPv4 and IPv6 prefixes as bigints, containment
- * and overlap, the network of an address. Small and lenient on input (cluster objects are
- * written by controllers, not people), strict on output (canonical text).
+ * CIDR arithmetic for discovery: IPv4 and IPv6 prefixes as bigints, containment and overlap,
+ * the network of an address. Address text is parsed and formatted by src/net/ip.ts (canonical
+ * output, RFC 5952); this file converts its bytes to and from bigints. A bare address is a host
+ * prefix and host bits are cleared: cluster objects are written by controllers, not people.
  */
-import { isIPv4, isIPv6 } from "node:net";
+import {
+  familyBits,
+  formatIpv4,
+  formatIpv6,
+  type IpFamily,
+  parseIpv4,
+  parseIpv6Into,
+  parsePrefixLength,
+} from "../net/ip.ts";
+
+export { familyBits as bitsOf } from "../net/ip.ts";
 
 export interface Cidr {
   readonly family: 4 | 6;
@@ -12,73 +23,26 @@ export interface Cidr {
   readonly len: number;
 }
 
-export function bitsOf(family: 4 | 6): number {
-  return family === 4 ? 32 : 128;
-}
+/** 16 octets shared by the IPv6 conversions below (never held across calls). */
+const v6 = new Uint8Array(16);
+const v6View = new DataView(v6.buffer);
 
 export function parseAddr(text: string): { family: 4 | 6; addr: bigint } | undefined {
-  if (isIPv4(text)) {
-    const v = text.split(".").reduce((acc, o) => (acc << 8n) | BigInt(Number(o)), 0n);
-    return { family: 4, addr: v };
-  }
-  if (isIPv6(text) && !text.includes("%")) return { family: 6, addr: parseV6(text) };
-  return undefined;
-}
-
-function parseV6(text: string): bigint {
-  let head = text;
-  let tail = "";
-  const dbl = text.indexOf("::");
-  if (dbl >= 0) {
-    head = text.slice(0, dbl);
-    tail = text.slice(dbl + 2);
-  }
-  const groups = (part: string): number[] => {
-    if (part === "") return [];
-    const out: number[] = [];
-    for (const g of part.split(":")) {
-      if (g.includes(".")) {
-        const [a, b, c, d] = g.split(".").map(Number) as [number, number, number, number];
-        out.push((a << 8) | b, (c << 8) | d);
-      } else out.push(Number.parseInt(g, 16));
-    }
-    return out;
-  };
-  const h = groups(head);
-  const t = groups(tail);
-  const all = [...h, ...new Array<number>(8 - h.length - t.length).fill(0), ...t];
-  return all.reduce((acc, w) => (acc << 16n) | BigInt(w), 0n);
+  const v4 = parseIpv4(text);
+  if (v4 >= 0) return { family: 4, addr: BigInt(v4) };
+  if (!parseIpv6Into(text, v6)) return undefined;
+  return { family: 6, addr: (v6View.getBigUint64(0) << 64n) | v6View.getBigUint64(8) };
 }
 
 export function formatAddr(family: 4 | 6, addr: bigint): string {
-  if (family === 4) {
-    return [24n, 16n, 8n, 0n].map((s) => String((addr >> s) & 0xffn)).join(".");
-  }
-  const words: number[] = [];
-  for (let i = 7; i >= 0; i--) words.push(Number((addr >> BigInt(i * 16)) & 0xffffn));
-  // RFC 5952: compress the longest run (>= 2) of zero words, the first one on ties.
-  let best = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (words[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && words[j] === 0) j++;
-    if (j - i > bestLen) {
-      best = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = words.map((w) => w.toString(16));
-  if (best < 0) return hex.join(":");
-  return `${hex.slice(0, best).join(":")}::${hex.slice(best + bestLen).join(":")}`;
+  if (family === 4) return formatIpv4(Number(BigInt.asUintN(32, addr)));
+  v6View.setBigUint64(0, BigInt.asUintN(64, addr >> 64n));
+  v6View.setBigUint64(8, BigInt.asUintN(64, addr));
+  return formatIpv6(v6);
 }
 
-function mask(family: 4 | 6, len: number): bigint {
-  const bits = BigInt(bitsOf(family));
+function mask(family: IpFamily, len: number): bigint {
+  const bits = BigInt(familyBits(family));
   return ((1n << bits) - 1n) ^ ((1n << (bits - BigInt(len))) - 1n);
 }
 
@@ -87,10 +51,8 @@ export function parseCidr(text: string): Cidr | undefined {
   const slash = text.indexOf("/");
   const ip = parseAddr(slash < 0 ? text : text.slice(0, slash));
   if (!ip) return undefined;
-  const lenText = slash < 0 ? String(bitsOf(ip.family)) : text.slice(slash + 1);
-  if (!/^\d{1,3}$/.test(lenText)) return undefined;
-  const len = Number(lenText);
-  if (len > bitsOf(ip.family)) return undefined;
+  const len = slash < 0 ? familyBits(ip.family) : parsePrefixLength(text.slice(slash + 1));
+  if (len < 0 || len > familyBits(ip.family)) return undefined;
   return { family: ip.family, addr: ip.addr & mask(ip.family, len), len };
 }
 
@@ -119,7 +81,7 @@ export function overlaps(a: Cidr, b: Cidr): boolean {
 /** The network of `addr` with prefix length `len`, as canonical CIDR text. */
 export function networkOf(addrText: string, len: number): string | undefined {
   const ip = parseAddr(addrText);
-  if (!ip || len > bitsOf(ip.family)) return undefined;
+  if (!ip || len > familyBits(ip.family)) return undefined;
   return formatCidr({ family: ip.family, addr: ip.addr & mask(ip.family, len), len });
 }
 

@@ -1,12 +1,15 @@
 /**
  * Private address helpers for the RIB and policy: map keys for prefixes, numeric forms of
  * addresses for comparisons (decision tie-breakers) and bit walks (prefix-list tries).
- * Kept local so the RIB does not depend on the codec's internals; the codec's
- * parsePrefix/formatPrefix (src/bgp/wire/prefix.ts) produce the same canonical text.
+ * Address text goes through src/net/ip.ts, as in the codec, so keys built here and the codec's
+ * canonical text agree.
  */
-import { isIPv6 } from "node:net";
+import { formatIpv4, parseIpv4, parseIpv6Into, parsePrefixLength } from "../../net/ip.ts";
 import { Afi, type AfiCode } from "../wire/constants.ts";
 import type { Prefix } from "../wire/types.ts";
+
+/** Dotted quad to unsigned 32-bit, -1 when malformed (src/net/ip.ts: no leading zeros). */
+export { parseIpv4 as ipv4ToNumber } from "../../net/ip.ts";
 
 /**
  * Map key of a prefix. IPv4: the prefix bits under a leading 1 bit, 2^len + (addr >>> (32 - len)),
@@ -22,7 +25,7 @@ export function prefixKey(p: Prefix): RouteKey {
   if (p.afi === Afi.IPV4) {
     const len = p.len;
     if (len === 0) return 1;
-    const v = ipv4ToNumber(p.addr);
+    const v = parseIpv4(p.addr);
     // Math.floor, not >>>: JS shifts are mod 32 and the result must stay exact above 2^31.
     return 2 ** len + Math.floor(v / 2 ** (32 - len));
   }
@@ -37,72 +40,23 @@ export function ipv4Key(addr: number, len: number): number {
 /** The IPv4 Prefix of a numeric key (the inverse of prefixKey for IPv4). */
 export function ipv4PrefixOfKey(key: number): Prefix {
   const len = key >= 2 ** 32 ? 32 : 31 - Math.clz32(key);
-  const v = (key - 2 ** len) * 2 ** (32 - len);
-  return {
-    afi: Afi.IPV4,
-    addr: `${Math.floor(v / 2 ** 24)}.${Math.floor(v / 2 ** 16) % 256}.${Math.floor(v / 256) % 256}.${v % 256}`,
-    len,
-  };
+  return { afi: Afi.IPV4, addr: formatIpv4((key - 2 ** len) * 2 ** (32 - len)), len };
 }
 
-/** Dotted quad to unsigned 32-bit, -1 when malformed. */
-export function ipv4ToNumber(text: string): number {
-  let v = 0;
-  let octet = 0;
-  let digits = 0;
-  let dots = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 46) {
-      if (digits === 0 || dots === 3) return -1;
-      v = v * 256 + octet;
-      octet = 0;
-      digits = 0;
-      dots++;
-    } else if (c >= 48 && c <= 57) {
-      octet = octet * 10 + (c - 48);
-      if (++digits > 3 || octet > 255) return -1;
-    } else {
-      return -1;
-    }
-  }
-  if (dots !== 3 || digits === 0) return -1;
-  return v * 256 + octet;
-}
-
-/** IPv6 text (any RFC 4291 form) to four unsigned 32-bit words, or undefined. */
+/** IPv6 text to four unsigned 32-bit words, or undefined (src/net/ip.ts rules: no zone id). */
 export function ipv6ToWords(text: string): [number, number, number, number] | undefined {
-  if (!isIPv6(text)) return undefined;
-  let s = text;
-  const lastColon = s.lastIndexOf(":");
-  if (s.indexOf(".", lastColon) >= 0) {
-    // Embedded IPv4 ("::ffff:10.0.0.1"): rewrite the dotted quad as two hex groups.
-    const v4 = ipv4ToNumber(s.slice(lastColon + 1));
-    if (v4 < 0) return undefined;
-    s = `${s.slice(0, lastColon + 1)}${(v4 >>> 16).toString(16)}:${(v4 & 0xffff).toString(16)}`;
-  }
-  const parse = (part: string): number[] =>
-    part === "" ? [] : part.split(":").map((g) => Number.parseInt(g, 16));
-  const dbl = s.indexOf("::");
-  let groups: number[];
-  if (dbl >= 0) {
-    const head = parse(s.slice(0, dbl));
-    const rest = parse(s.slice(dbl + 2));
-    groups = [...head, ...new Array<number>(8 - head.length - rest.length).fill(0), ...rest];
-  } else {
-    groups = parse(s);
-  }
-  if (groups.length !== 8) return undefined;
-  const w = (i: number): number => ((groups[i]! << 16) | groups[i + 1]!) >>> 0;
-  return [w(0), w(2), w(4), w(6)];
+  if (!parseIpv6Into(text, v6)) return undefined;
+  return [v6View.getUint32(0), v6View.getUint32(4), v6View.getUint32(8), v6View.getUint32(12)];
 }
+const v6 = new Uint8Array(16);
+const v6View = new DataView(v6.buffer);
 
 /**
  * Address as a fixed-width string that sorts like the address: IPv4 before IPv6, then by
  * value. Used for "lowest peer address" and "lowest BGP Identifier" (computed once per peer).
  */
 export function addressSortKey(text: string): string {
-  const v4 = ipv4ToNumber(text);
+  const v4 = parseIpv4(text);
   if (v4 >= 0) return `4${v4.toString(16).padStart(8, "0")}`;
   const w = ipv6ToWords(text);
   if (w) return `6${w.map((x) => x.toString(16).padStart(8, "0")).join("")}`;
@@ -112,7 +66,7 @@ export function addressSortKey(text: string): string {
 /** A prefix's address as 32-bit words (1 for IPv4, 4 for IPv6); undefined when malformed. */
 export function prefixWords(p: Prefix): readonly number[] | undefined {
   if (p.afi === Afi.IPV4) {
-    const v = ipv4ToNumber(p.addr);
+    const v = parseIpv4(p.addr);
     return v < 0 ? undefined : [v];
   }
   return ipv6ToWords(p.addr);
@@ -133,11 +87,11 @@ export function parsePrefixText(
 ): { afi: AfiCode; words: readonly number[]; len: number } | undefined {
   const slash = text.indexOf("/");
   const addr = slash < 0 ? text : text.slice(0, slash);
-  const v4 = ipv4ToNumber(addr);
+  const v4 = parseIpv4(addr);
   const afi: AfiCode = v4 >= 0 ? Afi.IPV4 : Afi.IPV6;
   const words = v4 >= 0 ? [v4] : ipv6ToWords(addr);
   if (!words) return undefined;
-  const len = slash < 0 ? maxLen(afi) : Number(text.slice(slash + 1));
-  if (!Number.isInteger(len) || len < 0 || len > maxLen(afi)) return undefined;
+  const len = slash < 0 ? maxLen(afi) : parsePrefixLength(text.slice(slash + 1));
+  if (len < 0 || len > maxLen(afi)) return undefined;
   return { afi, words, len };
 }

@@ -10,7 +10,8 @@ describe("canonicalIp", () => {
     ["2001:db8:0:0:1:0:0:1", "2001:db8::1:0:0:1"],
     ["2001:db8:0:1:1:1:1:1", "2001:db8:0:1:1:1:1:1"],
     ["::", "::"],
-    ["::ffff:10.0.0.1", "::ffff:a00:1"],
+    // RFC 5952 §5: IPv4-mapped addresses keep the dotted quad (was "::ffff:a00:1" before src/net/ip.ts).
+    ["::ffff:10.0.0.1", "::ffff:10.0.0.1"],
     ["fe80::1%eth0", undefined],
     ["10.1", undefined],
     ["010.0.0.1", undefined],
