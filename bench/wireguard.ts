@@ -10,7 +10,7 @@
  *   setup    time from spawning the cluster podgate (office podgate already up) to the laptop's
  *            first ping reply from the pod (ping every 50 ms, reply timestamps from `ping -D`).
  *
- *   sudo npx tsx bench/wireguard.ts [--quick] [--seconds 5] [--n 3]
+ *   sudo npx tsx bench/wireguard.ts [--quick] [--seconds 5] [--n 3] [--only forward|setup]
  *
  * Every namespace and process lives in test/lab's Lab (torn down on exit and on crash); the
  * WireGuard interfaces are deleted on exit too (wireguard-go ends with them). Nothing is asserted.
@@ -20,6 +20,7 @@ import { readFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { STALE_RESET_ENV } from "../src/dataplane/linux/wireguard.ts";
 import { PODGATE_BIN, Podgate, type PodgateYaml, REPO_ROOT } from "../test/interop/podgate.ts";
 import { calicoNode } from "../test/lab/daemons/bird.ts";
 import { FrrDaemon } from "../test/lab/daemons/frr.ts";
@@ -108,10 +109,13 @@ function cpuSeconds(pids: readonly number[]): number {
 interface Site {
   lab: Lab;
   laptop: Host;
+  inet: Host;
   ogw: Host;
   cgw: Host;
   pgOffice: Podgate;
   pgCluster: Podgate;
+  /** The office podgate's current stale-session reset setting. */
+  officeReset: "on" | "off";
 }
 
 async function buildLab(): Promise<Site> {
@@ -186,7 +190,7 @@ async function buildLab(): Promise<Site> {
       routerId: OGW_TRANSIT_IP,
       asn: OFFICE_GW_AS,
       defaults: { connectRetryTime: 1 },
-      log: { level: "warn" },
+      log: { level: "info" },
       cluster: { podCIDRs: [POD_CIDR], serviceCIDRs: [SERVICE_CIDR] },
       office: { prefixes: [OFFICE_LAN] },
       tunnels: {
@@ -220,7 +224,7 @@ async function buildLab(): Promise<Site> {
       routerId: CGW_LAN_IP,
       asn: CLUSTER_AS,
       defaults: { connectRetryTime: 1 },
-      log: { level: "warn" },
+      log: { level: "info" },
       cluster: { podCIDRs: [POD_CIDR], serviceCIDRs: [SERVICE_CIDR] },
       office: { prefixes: [OFFICE_LAN] },
       returnPath: { mode: "advertise" },
@@ -253,7 +257,7 @@ async function buildLab(): Promise<Site> {
     timeoutMs: 30_000,
     what: "laptop → pod ping",
   });
-  return { lab, laptop, ogw, cgw, pgOffice, pgCluster };
+  return { lab, laptop, inet, ogw, cgw, pgOffice, pgCluster, officeReset: "on" };
 }
 
 function ping(from: Host) {
@@ -312,17 +316,69 @@ async function forward(s: Site, seconds: number, rounds: number): Promise<Forwar
   return rows;
 }
 
-/** Stop the cluster podgate; spawn it again and time the laptop's first ping reply. */
-async function setupTime(s: Site): Promise<{ ms: number; load: string }> {
+interface SetupRow {
+  /** The office podgate's stale-session reset: "on" (default) or "off" (PODGATE_WG_STALE_RESET). */
+  reset: "on" | "off";
+  ms: number;
+  load: string;
+  /** Phase name → ms after the spawn (absent: not seen). */
+  phases: Record<string, number>;
+  /** The office's failed TCP connects to the cluster gateway during the run. */
+  connectFails: number;
+}
+
+/** Pino lines of a podgate with their epoch-ms time, from `since` on. */
+function logSince(pg: Podgate, since: number): { t: number; l: Record<string, unknown> }[] {
+  return pg
+    .logLines()
+    .map((l) => ({ t: Date.parse(String(l["time"])), l }))
+    .filter((x) => x.t >= since);
+}
+
+/** ms after t0 of the first line matching `pred` (undefined: none). */
+function firstAt(
+  lines: readonly { t: number; l: Record<string, unknown> }[],
+  t0: number,
+  pred: (l: Record<string, unknown>) => boolean,
+): number | undefined {
+  const hit = lines.find((x) => pred(x.l));
+  return hit ? hit.t - t0 : undefined;
+}
+
+/**
+ * Stop the cluster podgate; spawn it again and time the laptop's first ping reply, broken down by
+ * phase: podgate log lines (pino times) of both gateways, and the WireGuard handshake messages
+ * seen on the internet namespace (tcpdump; message type = first payload byte: 1 initiation,
+ * 2 response).
+ */
+async function setupTime(s: Site, reset: "on" | "off"): Promise<SetupRow> {
+  // The office podgate runs with the reset on or off (its environment is read at start).
+  if (reset === "off") process.env[STALE_RESET_ENV] = "off";
+  else delete process.env[STALE_RESET_ENV];
+  if (s.officeReset !== reset) {
+    await s.pgOffice.stop();
+    await s.pgOffice.start();
+    s.officeReset = reset;
+  }
+  delete process.env[STALE_RESET_ENV];
+  await s.pgOffice.waitEstablished([OFFICE_TRANSIT_IP, CGW_TUN], 60_000);
+  await waitFor(async () => (await ping(s.laptop)).code === 0, {
+    timeoutMs: 30_000,
+    what: "laptop → pod ping",
+  });
   await s.pgCluster.stop();
   await waitFor(async () => (await ping(s.laptop)).code !== 0, {
     timeoutMs: 20_000,
     what: "pod unreachable",
   });
+  const dump = s.inet.spawn(
+    ["tcpdump", "-i", "any", "-n", "-tt", "-l", "-Q", "in", `udp port ${WG_PORT} and udp[8] < 3`],
+    { logName: `tcpdump-setup-${Date.now()}.log` },
+  );
   const pinger = s.laptop.spawn(["ping", "-n", "-D", "-i", "0.05", "-W", "1", POD_IP], {
     logName: `ping-setup-${Date.now()}.log`,
   });
-  await sleep(200);
+  await sleep(500);
   const t0 = Date.now();
   try {
     await s.pgCluster.start();
@@ -334,9 +390,54 @@ async function setupTime(s: Site): Promise<{ ms: number; load: string }> {
       },
       { timeoutMs: 60_000, intervalMs: 50, what: "first ping reply after the cluster podgate starts" },
     );
-    return { ms: replyAt - t0, load: load() };
+    await sleep(300);
+    const c = logSince(s.pgCluster, t0);
+    const o = logSince(s.pgOffice, t0);
+    const state = (peer: string, to: string) => (l: Record<string, unknown>) =>
+      l["msg"] === "BGP state change" && l["peer"] === peer && l["to"] === to;
+    const phases: Record<string, number> = {};
+    const put = (k: string, v: number | undefined) => {
+      if (v !== undefined) phases[k] = v;
+    };
+    put(
+      "wireguard-go started",
+      firstAt(c, t0, (l) => l["msg"] === "wireguard-go started"),
+    );
+    put(
+      "tunnel configured",
+      firstAt(c, t0, (l) => l["msg"] === "WireGuard tunnel configured"),
+    );
+    put(
+      "WG peer reset (office)",
+      firstAt(o, t0, (l) => l["msg"] === "WireGuard peer session reset"),
+    );
+    // tcpdump -tt: "1700000000.123456 IP 192.0.2.2.51820 > 198.51.100.2.51820: UDP, length 148"
+    const hs = dump
+      .log()
+      .split("\n")
+      .map((line) => /^(\d+\.\d+) .* IP (\S+) > (\S+): UDP, length (\d+)/.exec(line))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => ({ t: Number(m[1]) * 1000 - t0, src: m[2]!, len: Number(m[4]) }))
+      .filter((x) => x.t >= 0);
+    // Initiation 148 bytes, response 92.
+    put(
+      "handshake initiation (office → cluster)",
+      hs.find((x) => x.src.startsWith(OGW_PUB) && x.len === 148)?.t,
+    );
+    put(
+      "handshake response (cluster → office)",
+      hs.find((x) => x.src.startsWith(CGW_PUB) && x.len === 92)?.t,
+    );
+    put("cluster: node1 Established", firstAt(c, t0, state(NODE_IP, "Established")));
+    put("office: cluster gateway OpenSent", firstAt(o, t0, state(CGW_TUN, "OpenSent")));
+    put("office: cluster gateway Established", firstAt(o, t0, state(CGW_TUN, "Established")));
+    put("first ping reply", replyAt - t0);
+    if (process.env["WGB_DEBUG"]) for (const x of o) say(`    office +${x.t - t0} ${JSON.stringify(x.l)}`);
+    const connectFails = o.filter((x) => x.l["msg"] === "connect failed" && x.l["peer"] === CGW_TUN).length;
+    return { reset, ms: replyAt - t0, load: load(), phases, connectFails };
   } finally {
     await s.lab.stopProcess(pinger, 2000);
+    await s.lab.stopProcess(dump, 2000);
   }
 }
 
@@ -346,41 +447,64 @@ async function main(): Promise<void> {
       quick: { type: "boolean", default: false },
       seconds: { type: "string" },
       n: { type: "string" },
+      only: { type: "string" },
     },
   });
   const quick = values.quick ?? false;
   const seconds = Number(values.seconds ?? (quick ? 2 : 5));
   const n = Number(values.n ?? (quick ? 1 : 3));
   const rounds = quick ? 1 : 2;
+  const only = values.only;
   say(`# WireGuard benchmark  ${new Date().toISOString()}  load average at start: ${load()}`);
   const t0 = Date.now();
   const s = await buildLab();
   say(`lab up in ${((Date.now() - t0) / 1000).toFixed(1)} s, load ${load()}`);
   try {
-    say(`\n## iperf3 -t ${seconds} laptop → pod, tunnel vs plain routed path (${rounds} rounds)`);
-    const rows = await forward(s, seconds, rounds);
-    say(
-      mdTable(
-        ["path", "Gbit/s", "wireguard-go CPU (s)", "load average"],
-        rows.map((r) => [r.path, f2(r.gbps), f2(r.wgCpu), r.load]),
-      ),
-    );
-    for (let i = 0; i + 1 < rows.length; i += 2)
-      say(`round ${i / 2 + 1}: ratio tunnel / plain ${f2(rows[i]!.gbps / rows[i + 1]!.gbps)}`);
-
-    say(`\n## Tunnel setup: cluster podgate spawn → first laptop ping reply (N = ${n})`);
-    const setups: { ms: number; load: string }[] = [];
-    for (let i = 0; i < n; i++) {
-      const r = await setupTime(s);
-      say(`  setup ${i + 1}: ${r.ms.toFixed(0)} ms, load ${r.load}`);
-      setups.push(r);
+    if (only === undefined || only === "forward") {
+      say(`\n## iperf3 -t ${seconds} laptop → pod, tunnel vs plain routed path (${rounds} rounds)`);
+      const rows = await forward(s, seconds, rounds);
+      say(
+        mdTable(
+          ["path", "Gbit/s", "wireguard-go CPU (s)", "load average"],
+          rows.map((r) => [r.path, f2(r.gbps), f2(r.wgCpu), r.load]),
+        ),
+      );
+      for (let i = 0; i + 1 < rows.length; i += 2)
+        say(`round ${i / 2 + 1}: ratio tunnel / plain ${f2(rows[i]!.gbps / rows[i + 1]!.gbps)}`);
     }
-    say(
-      mdTable(
-        ["run", "ms", "load average"],
-        setups.map((r, i) => [i + 1, r.ms.toFixed(0), r.load]),
-      ),
-    );
+    if (only === undefined || only === "setup") {
+      say(
+        `\n## Tunnel setup: cluster podgate spawn → first laptop ping reply (N = ${n} per setting, office stale-session reset off/on alternating)`,
+      );
+      const setups: SetupRow[] = [];
+      for (let i = 0; i < 2 * n; i++) {
+        const r = await setupTime(s, i % 2 === 0 ? "off" : "on");
+        say(
+          `  setup ${i + 1} (reset ${r.reset}): ${r.ms.toFixed(0)} ms, load ${r.load}, office connect failures ${r.connectFails}`,
+        );
+        say(`    ${JSON.stringify(r.phases)}`);
+        setups.push(r);
+      }
+      say(
+        mdTable(
+          ["run", "office stale-session reset", "ms", "load average"],
+          setups.map((r, i) => [i + 1, r.reset, r.ms.toFixed(0), r.load]),
+        ),
+      );
+      const names = [...new Set(setups.flatMap((r) => Object.keys(r.phases)))].sort(
+        (x, y) => (setups[0]?.phases[x] ?? 1e9) - (setups[0]?.phases[y] ?? 1e9),
+      );
+      say("\nPhases, ms after the spawn:\n");
+      say(
+        mdTable(
+          ["phase", ...setups.map((r, i) => `run ${i + 1} (${r.reset})`)],
+          names.map((k) => [
+            k,
+            ...setups.map((r) => (r.phases[k] === undefined ? "–" : r.phases[k]!.toFixed(0))),
+          ]),
+        ),
+      );
+    }
   } finally {
     await s.pgOffice.stop().catch(() => undefined);
     await s.pgCluster.stop().catch(() => undefined);

@@ -21,7 +21,7 @@ import { type MssClamp, NftManager, nftDesiredFromConfig } from "./dataplane/lin
 import { WireGuardManager } from "./dataplane/linux/wireguard.ts";
 import { KernelSync, type RouteSnapshotEntry } from "./dataplane/sync.ts";
 import { ensureSysctls } from "./dataplane/sysctl.ts";
-import { wireGuardDesiredFromConfig } from "./dataplane/tunnels.ts";
+import { bgpPeersDown, wireGuardDesiredFromConfig } from "./dataplane/tunnels.ts";
 import { audit, auditJson } from "./discovery/audit.ts";
 import type { ClusterWatcher } from "./discovery/kube.ts";
 import { effectiveConfig } from "./discovery/merge.ts";
@@ -185,7 +185,10 @@ export async function runDaemon(configPath: string): Promise<number> {
       speaker.reconfigure(effectiveConfig(base, cluster));
       if (kernel) await ipip.apply(base, kernel, kernelSnapshot(speaker));
       if (base.tunnels.wireguard.length > 0 || wg) {
-        wg ??= new WireGuardManager({ log: log.child({ component: "wireguard" }) });
+        wg ??= new WireGuardManager({
+          log: log.child({ component: "wireguard" }),
+          bgpDown: () => bgpPeersDown(speaker.status()),
+        });
         try {
           await wg.apply(wireGuardDesiredFromConfig(base.tunnels));
         } catch (e) {
@@ -234,7 +237,10 @@ export async function runDaemon(configPath: string): Promise<number> {
   // WireGuard tunnels before the speaker: BGP to the other gateway runs over them.
   let wg: WireGuardManager | undefined;
   if (cfg.tunnels.wireguard.length > 0) {
-    wg = new WireGuardManager({ log: log.child({ component: "wireguard" }) });
+    wg = new WireGuardManager({
+      log: log.child({ component: "wireguard" }),
+      bgpDown: () => bgpPeersDown(speaker.status()),
+    });
     try {
       await wg.apply(wireGuardDesiredFromConfig(cfg.tunnels));
     } catch (e) {

@@ -6,8 +6,14 @@
  * The planner never recreates an interface that exists: keys, port, addresses, MTU and peers are
  * all changed in place (`wg set`, `ip addr`, `ip link set`), so a peer-only change keeps the
  * ifindex, the other peers' sessions and every route that points at the interface.
+ *
+ * Stale sessions: when the far end of a tunnel restarts, the near end keeps encrypting with the
+ * old keys, which the restarted end drops; WireGuard only notices after KEEPALIVE_TIMEOUT +
+ * REKEY_TIMEOUT (15 s) without a reply, and a responder without an endpoint cannot initiate.
+ * `StaleSessionDetector` decides when the near end should drop that session instead (see there).
  */
 import { canonicalIp, parseIp, parsePrefix } from "../config/ip.ts";
+import { maskBytes, parsePrefixLength } from "../net/ip.ts";
 
 /** Linux IFNAMSIZ − 1. */
 export const IFNAME_MAX = 15;
@@ -168,6 +174,149 @@ export function peerState(
   const heard = Math.max(latestHandshake, lastReceiveSeen ?? 0);
   if (heard === 0) return "down";
   return nowSeconds - heard <= timeout ? "up" : "down";
+}
+
+// ---- stale sessions ------------------------------------------------------------------------------
+
+/** WireGuard (whitepaper §6.1): the initiator retries a handshake after this many seconds. */
+export const WG_REKEY_TIMEOUT = 5;
+/** WireGuard (whitepaper §6.1): a peer that got data answers within this many seconds. */
+export const WG_KEEPALIVE_TIMEOUT = 10;
+/**
+ * Receive silence (ms) after which a tunnel peer is reset when a BGP session routed over it is
+ * not Established while we keep sending to it. A live far end answers a BGP SYN (SYN-ACK or RST)
+ * within a round trip, so 2 s of silence under a failing connect means the path is broken.
+ */
+export const STALE_SILENCE_MS = 2000;
+
+/** Addresses of the BGP peers that are not Established, from the speaker's status. */
+export function bgpPeersDown(status: {
+  readonly peers: readonly { readonly address: string; readonly state: string }[];
+}): string[] {
+  return status.peers.filter((p) => p.state !== "Established").map((p) => p.address);
+}
+
+/** True when `address` (an IP) lies inside `prefix` ("10.244.0.0/16"). */
+export function prefixHasAddress(prefix: string, address: string): boolean {
+  const slash = prefix.indexOf("/");
+  const net = parseIp(slash < 0 ? prefix : prefix.slice(0, slash));
+  const ip = parseIp(address);
+  if (!net || !ip || net.family !== ip.family) return false;
+  const len = slash < 0 ? net.bytes.length * 8 : parsePrefixLength(prefix.slice(slash + 1));
+  if (len < 0) return false;
+  const a = ip.bytes.slice();
+  const n = net.bytes.slice();
+  maskBytes(a, len);
+  maskBytes(n, len);
+  return a.every((b, i) => b === n[i]);
+}
+
+/** The peer whose allowed-ips route `address` (longest match, as WireGuard's cryptokey routing). */
+export function wgPeerForAddress<P extends { readonly allowedIPs: readonly string[] }>(
+  peers: readonly P[],
+  address: string,
+): P | undefined {
+  let best: P | undefined;
+  let bestLen = -1;
+  for (const p of peers) {
+    for (const a of p.allowedIPs) {
+      if (!prefixHasAddress(a, address)) continue;
+      const len = Number(a.slice(a.indexOf("/") + 1));
+      if (len > bestLen) {
+        best = p;
+        bestLen = len;
+      }
+    }
+  }
+  return best;
+}
+
+/** Longest wait between two unanswered resets of one peer (they back off from the silence). */
+export const MAX_RESET_INTERVAL_MS = 30_000;
+
+interface StaleState {
+  rx: number;
+  tx: number;
+  /** When rx last grew (or the observation started). */
+  rxSince: number;
+  /** tx at that moment: sending since then is what makes silence suspicious. */
+  txAtRx: number;
+  /** Resets in a row that got no answer yet (backoff). */
+  resets: number;
+  /** A reset was answered: the far end is alive with fresh keys; WireGuard's own timers rule. */
+  answered: boolean;
+}
+
+/**
+ * Decides when a tunnel peer's session is stale: we kept sending (tx grew) and nothing came back
+ * (rx flat) for `silenceMs`. Fed with `wg show dump` counters (per "if/publicKey") only while a
+ * BGP session routed over the peer is down, so one-way traffic on a healthy tunnel (answered by
+ * WireGuard's passive keepalive only after 10 s) is never taken for a dead one.
+ *
+ *  - After a reset the counters start at 0; the handshake initiation counts as sending. If it is
+ *    not answered the peer is reset again after `silenceMs`, twice, then after 2×, 4×… (at most
+ *    MAX_RESET_INTERVAL_MS): fast while the far end is coming back, cheap when it is gone.
+ *  - Once a reset is answered (rx grows) the tunnel works and the BGP session is down for
+ *    another reason: no further reset until the key stops being watched (`retain`).
+ *  - Counters that go down for another reason (the peer was re-added) restart the observation.
+ */
+export class StaleSessionDetector {
+  private readonly seen = new Map<string, StaleState>();
+
+  constructor(private readonly silenceMs = STALE_SILENCE_MS) {}
+
+  /** Records the counters of `key` at `nowMs`; returns true when its session should be reset. */
+  observe(key: string, rxBytes: number, txBytes: number, nowMs: number): boolean {
+    const prev = this.seen.get(key);
+    if (!prev || rxBytes < prev.rx || txBytes < prev.tx) {
+      this.seen.set(key, {
+        rx: rxBytes,
+        tx: txBytes,
+        rxSince: nowMs,
+        txAtRx: txBytes,
+        resets: 0,
+        answered: false,
+      });
+      return false;
+    }
+    if (rxBytes > prev.rx) {
+      const answered = prev.answered || prev.resets > 0;
+      this.seen.set(key, { rx: rxBytes, tx: txBytes, rxSince: nowMs, txAtRx: txBytes, resets: 0, answered });
+      return false;
+    }
+    prev.tx = txBytes;
+    if (prev.answered || txBytes <= prev.txAtRx) return false;
+    const wait = Math.min(this.silenceMs * 2 ** Math.max(0, prev.resets - 2), MAX_RESET_INTERVAL_MS);
+    return nowMs - prev.rxSince >= wait;
+  }
+
+  /** The peer was reset at `nowMs` (its counters restart at 0). */
+  reset(key: string, nowMs: number): void {
+    const prev = this.seen.get(key);
+    this.seen.set(key, {
+      rx: 0,
+      tx: 0,
+      rxSince: nowMs,
+      txAtRx: 0,
+      resets: (prev?.resets ?? 0) + 1,
+      answered: false,
+    });
+  }
+
+  /** Drops every key not in `keep` (peers no longer watched: their BGP sessions are up). */
+  retain(keep: ReadonlySet<string>): void {
+    for (const k of [...this.seen.keys()]) if (!keep.has(k)) this.seen.delete(k);
+  }
+}
+
+/**
+ * argv that drops a peer's session and adds it back with the same settings in one `wg set` (the
+ * peer's routes inside the device are back at once); the next packet to it starts a handshake,
+ * and with persistent keepalive on that packet is sent right away.
+ */
+export function peerResetArgv(ifname: string, peer: WgPeerDesired): string[] {
+  const set = stepArgv(ifname, { op: "peer-set", peer });
+  return ["wg", "set", ifname, "peer", peer.publicKey, "remove", ...set.slice(3)];
 }
 
 // ---- planning -----------------------------------------------------------------------------------

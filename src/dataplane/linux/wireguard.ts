@@ -9,6 +9,11 @@
  *    listen port, peers), `ip address add/del`, `ip link set IF mtu M up`. Every change is made
  *    in place from the plan in ../tunnels.ts: a peer-only change never recreates the interface.
  *  - status: `wg show IF dump` → per peer handshake age, endpoint, rx/tx, up/down.
+ *  - stale sessions: given `bgpDown` (BGP peers not Established), every second it reads the
+ *    counters of each tunnel peer (with a configured endpoint) that routes one of those peers;
+ *    one we keep sending to that stays silent for STALE_SILENCE_MS is reset (`wg set ... remove`
+ *    and added back) and one packet is sent to the BGP peer, so a fresh handshake starts now
+ *    instead of after WireGuard's own 15 s (a far end that restarted has dropped our keys).
  *  - shutdown: `ip link del IF` (wireguard-go exits when its device goes away; it is killed if not).
  *
  * Every command is an argv array through execa (never a shell); `netns` prefixes them with
@@ -27,8 +32,10 @@ import {
   isWgKey,
   parseEndpoint,
   parseWgDump,
+  peerResetArgv,
   peerState,
   planInterface,
+  StaleSessionDetector,
   scrubSecrets,
   stepArgv,
   type TunnelPeerStatus,
@@ -36,6 +43,7 @@ import {
   type WgInterfaceDesired,
   type WgObserved,
   type WireGuardDesired,
+  wgPeerForAddress,
 } from "../tunnels.ts";
 
 export type { TunnelStatus } from "../tunnels.ts";
@@ -56,6 +64,15 @@ export interface WireGuardManagerOptions {
   readonly socketDir?: string;
   /** How long to wait for wireguard-go's socket (default 5 s). */
   readonly startTimeoutMs?: number;
+  /**
+   * Addresses of the BGP peers that are not Established. When given, tunnel peers routing one of
+   * them are checked every `staleCheckMs` and reset when their session is stale.
+   */
+  readonly bgpDown?: () => readonly string[];
+  /** Stale-session check period while a BGP peer is down (default 1000 ms). */
+  readonly staleCheckMs?: number;
+  /** Receive silence before a reset (default STALE_SILENCE_MS). */
+  readonly staleSilenceMs?: number;
 }
 
 interface Managed {
@@ -65,6 +82,9 @@ interface Managed {
   childExited?: boolean;
   error?: string;
 }
+
+/** Set to "off" to disable the stale-session reset. */
+export const STALE_RESET_ENV = "PODGATE_WG_STALE_RESET";
 
 export class WireGuardError extends Error {
   override readonly name = "WireGuardError";
@@ -81,12 +101,15 @@ export class WireGuardManager {
   private kernelMissing = false;
   private timeout: number;
   private timer: NodeJS.Timeout | undefined;
+  private staleTimer: NodeJS.Timeout | undefined;
+  private readonly stale: StaleSessionDetector;
   private desired: WireGuardDesired | undefined;
   private stopped = false;
 
   constructor(private readonly opts: WireGuardManagerOptions) {
     this.log = opts.log;
     this.timeout = opts.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
+    this.stale = new StaleSessionDetector(opts.staleSilenceMs);
   }
 
   /** Brings the machine to `desired`; tunnels not in it that this manager made are removed. */
@@ -118,6 +141,7 @@ export class WireGuardManager {
       }
       await this.refreshNow();
       this.startPolling();
+      this.startStaleWatch();
       if (failures.length > 0) throw new WireGuardError(failures.join("; "));
     });
   }
@@ -142,6 +166,8 @@ export class WireGuardManager {
       this.stopped = true;
       if (this.timer) clearInterval(this.timer);
       this.timer = undefined;
+      if (this.staleTimer) clearInterval(this.staleTimer);
+      this.staleTimer = undefined;
       const failures: string[] = [];
       for (const [name, m] of [...this.managed]) {
         if (opts.keepKernel && m.implementation === "kernel") {
@@ -158,6 +184,15 @@ export class WireGuardManager {
       this.statuses = [];
       if (failures.length > 0) throw new WireGuardError(failures.join("; "));
     });
+  }
+
+  /**
+   * One stale-session check (what the `bgpDown` timer runs): reads the counters of every tunnel
+   * peer with a configured endpoint that routes one of `down`, resets the stale ones. Returns
+   * "if/publicKey" of each peer reset.
+   */
+  checkStale(down: readonly string[]): Promise<string[]> {
+    return this.serial(() => this.checkStaleNow(down));
   }
 
   // ---- internals --------------------------------------------------------------------------------
@@ -479,6 +514,82 @@ export class WireGuardManager {
     }
     this.statuses = out;
     return out;
+  }
+
+  private async checkStaleNow(down: readonly string[]): Promise<string[]> {
+    const watched = new Set<string>();
+    const reset: string[] = [];
+    if (this.stopped) return reset;
+    for (const [name, m] of this.managed) {
+      const d = m.lastApplied;
+      if (!d) continue;
+      // Peer → the down BGP addresses it routes (only peers we can initiate to).
+      const routed = new Map<string, string[]>();
+      for (const a of down) {
+        const p = wgPeerForAddress(d.peers, a);
+        if (p?.endpoint) routed.set(p.publicKey, [...(routed.get(p.publicKey) ?? []), a]);
+      }
+      if (routed.size === 0) continue;
+      const dump = await this.exec(["wg", "show", name, "dump"]);
+      if (dump.code !== 0) continue;
+      const now = Date.now();
+      for (const p of parseWgDump(dump.stdout).peers) {
+        const addrs = routed.get(p.publicKey);
+        const want = d.peers.find((x) => x.publicKey === p.publicKey);
+        if (!addrs || !want) continue;
+        const key = `${name}/${p.publicKey}`;
+        watched.add(key);
+        if (!this.stale.observe(key, p.rxBytes, p.txBytes, now)) continue;
+        const r = await this.exec(peerResetArgv(name, want));
+        if (r.code !== 0) {
+          this.log.warn(
+            { tunnel: name, peer: p.publicKey, error: r.stderr.trim() },
+            "WireGuard peer reset failed",
+          );
+          continue;
+        }
+        this.stale.reset(key, Date.now());
+        reset.push(key);
+        this.log.info(
+          { tunnel: name, peer: p.publicKey, bgpPeers: addrs, rxBytes: p.rxBytes, txBytes: p.txBytes },
+          "WireGuard peer session reset",
+        );
+        // One packet through the tunnel starts the handshake now (without persistent keepalive
+        // the next one would wait for the BGP connect retry). Not awaited: nothing depends on it.
+        void this.exec(["ping", "-n", "-c", "1", "-W", "1", addrs[0]!]).catch(() => undefined);
+      }
+    }
+    this.stale.retain(watched);
+    return reset;
+  }
+
+  private startStaleWatch(): void {
+    const bgpDown = this.opts.bgpDown;
+    if (!bgpDown || this.staleTimer || this.stopped) return;
+    // Off switch for before/after measurements (bench/wireguard.ts) and for operators who see
+    // a reason to leave the session to WireGuard's own 15 s timer.
+    if (process.env[STALE_RESET_ENV] === "off") return;
+    let busy = false;
+    this.staleTimer = setInterval(() => {
+      if (busy) return;
+      let down: readonly string[];
+      try {
+        down = bgpDown();
+      } catch {
+        return;
+      }
+      if (down.length === 0) {
+        this.stale.retain(new Set());
+        return;
+      }
+      busy = true;
+      void this.checkStale(down)
+        .catch((e: unknown) => this.log.warn({ error: this.msg(e) }, "WireGuard stale-session check failed"))
+        .finally(() => {
+          busy = false;
+        });
+    }, this.opts.staleCheckMs ?? 1000);
+    this.staleTimer.unref();
   }
 
   private startPolling(): void {
