@@ -533,7 +533,7 @@ function checkKernel(input: DoctorInput): Finding[] {
       severity: "error",
       what: `${uniq.length} best route(s) are in the Loc-RIB but not in the kernel: ${listText(uniq)}`,
       why: `the gateway knows the route but forwards nothing for it.${last}`,
-      fix: "ENETUNREACH/EHOSTUNREACH: the next hop is not on a connected network (Calico nodes must be reachable directly, or use IPIP/nextHopMode); EEXIST/conflicts: another route holds the prefix; check `ip route show proto 200` (podgate's protocol)",
+      fix: "ENETUNREACH/EHOSTUNREACH: the next hop is not on a connected network (nodes on another subnet: set tunnels.ipip, see docs/ipip.md; or use nextHopMode); EEXIST/conflicts: another route holds the prefix; check `ip route show proto 201` (podgate's protocol)",
     });
   } else if (routes.some((r) => r.installed === true)) {
     out.push({
@@ -700,6 +700,81 @@ function checkDaemon(input: DoctorInput): Finding[] {
   ];
 }
 
+interface TunnelView {
+  readonly name?: string;
+  readonly implementation?: string;
+  readonly error?: string;
+  readonly peers?: readonly {
+    readonly publicKey?: string;
+    readonly endpoint?: string;
+    readonly handshakeAgeSeconds?: number;
+    readonly state?: string;
+  }[];
+}
+interface IpipView {
+  readonly name?: string;
+  readonly up?: boolean;
+  readonly lastError?: string;
+}
+
+/** WireGuard peers without a recent handshake, a tunnel that failed to apply, the ipip device. */
+function checkTunnels(input: DoctorInput): Finding[] {
+  const out: Finding[] = [];
+  const tunnels = Array.isArray(input.status?.tunnels) ? (input.status.tunnels as readonly TunnelView[]) : [];
+  for (const t of tunnels) {
+    if (t.error || t.implementation === "absent") {
+      out.push({
+        id: `tunnel-error:${t.name}`,
+        severity: "error",
+        what: `WireGuard interface ${t.name} is ${t.implementation === "absent" ? "missing" : "not applied"}${t.error ? `: ${t.error}` : ""}`,
+        why: "the BGP session to the other gateway runs over it: no tunnel, no remote routes",
+        fix: "see the daemon log (component wireguard); fix the config and `podgate reload`",
+      });
+      continue;
+    }
+    for (const p of t.peers ?? []) {
+      if (p.state === "up") continue;
+      const key = `${(p.publicKey ?? "").slice(0, 8)}…`;
+      const age = p.handshakeAgeSeconds === undefined ? "never" : `${p.handshakeAgeSeconds} s ago`;
+      out.push({
+        id: `tunnel-down:${t.name}:${key}`,
+        severity: "error",
+        what: `WireGuard peer ${key} on ${t.name} is down (last handshake: ${age}${p.endpoint ? `, endpoint ${p.endpoint}` : ""})`,
+        why: "no handshake within tunnels.handshakeTimeout: the other gateway is unreachable or its keys differ; the BGP session over the tunnel drops when its hold timer expires and the remote routes are withdrawn",
+        fix: "check that UDP to the endpoint's port is allowed both ways, that each side has the other's public key (`podgate wg pubkey`), and that the endpoint is right; `wg show` on both gateways",
+      });
+    }
+    if ((t.peers ?? []).length > 0 && (t.peers ?? []).every((p) => p.state === "up")) {
+      out.push({
+        id: `tunnel:${t.name}`,
+        severity: "ok",
+        what: `WireGuard ${t.name}: every peer handshaking`,
+        why: "",
+        fix: "",
+      });
+    }
+  }
+  const ipip = obj<IpipView>(input.status?.ipip);
+  if (ipip?.lastError || (ipip && ipip.up === false)) {
+    out.push({
+      id: "ipip",
+      severity: "error",
+      what: `ipip interface ${ipip.name ?? "?"} is ${ipip.lastError ? `not available: ${ipip.lastError}` : "down"}`,
+      why: "cluster routes toward nodes on other subnets need it; without it they fall back to plain next hops, which the kernel refuses when the node is not on a connected network",
+      fix: "`modprobe ipip` when the kernel lacks it; another device holding the name: choose another tunnels.ipip.name; then `podgate reload` (see docs/ipip.md)",
+    });
+  } else if (ipip) {
+    out.push({
+      id: "ipip",
+      severity: "ok",
+      what: `ipip interface ${ipip.name ?? "?"} is up`,
+      why: "",
+      fix: "",
+    });
+  }
+  return out;
+}
+
 /** All checks, errors first (stable within a severity). */
 export function diagnose(input: DoctorInput): Finding[] {
   const all = [
@@ -709,6 +784,7 @@ export function diagnose(input: DoctorInput): Finding[] {
     ...checkRpFilter(input),
     ...checkMtu(input),
     ...checkKernel(input),
+    ...checkTunnels(input),
     ...checkReturnPath(input),
     ...checkProbes(input),
   ];

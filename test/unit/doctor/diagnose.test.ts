@@ -417,6 +417,69 @@ describe("diagnose: kernel vs Loc-RIB", () => {
   });
 });
 
+describe("diagnose: tunnels", () => {
+  const KEY = "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=";
+  const wg = (peerState: "up" | "down", extra: Record<string, unknown> = {}) => ({
+    name: "wg-cloud",
+    implementation: "userspace",
+    addresses: ["10.200.0.1/30"],
+    peers: [
+      {
+        publicKey: KEY,
+        endpoint: "198.51.100.7:51820",
+        allowedIPs: [],
+        rxBytes: 0,
+        txBytes: 0,
+        state: peerState,
+        ...extra,
+      },
+    ],
+  });
+  const withStatus = (extra: Partial<StatusJson>): DoctorInput => {
+    const h = healthy();
+    return { ...h, status: { ...h.status!, ...extra } };
+  };
+
+  it("a WireGuard peer without a recent handshake is an error naming the tunnel, key prefix and endpoint", () => {
+    const fs = diagnose(withStatus({ tunnels: [wg("down", { handshakeAgeSeconds: 400 })] }));
+    const f = byId(fs, "tunnel-down:wg-cloud:xTIBA5rb…");
+    expect(f?.severity).toBe("error");
+    expect(f?.what).toBe(
+      "WireGuard peer xTIBA5rb… on wg-cloud is down (last handshake: 400 s ago, endpoint 198.51.100.7:51820)",
+    );
+    expect(JSON.stringify(fs)).not.toContain(KEY);
+  });
+
+  it("every peer up is ok; a tunnel that failed to apply is an error", () => {
+    expect(byId(diagnose(withStatus({ tunnels: [wg("up")] })), "tunnel:wg-cloud")?.severity).toBe("ok");
+    const failed = diagnose(
+      withStatus({ tunnels: [{ ...wg("up"), implementation: "absent", error: "wireguard-go exited" }] }),
+    );
+    expect(byId(failed, "tunnel-error:wg-cloud")?.what).toMatch(/missing: wireguard-go exited/);
+  });
+
+  it("the ipip device: an error when it could not be made, ok when up, nothing when not configured", () => {
+    const bad = diagnose(
+      withStatus({
+        ipip: {
+          name: "pgipip0",
+          up: false,
+          created: false,
+          lastError: "the kernel has no ipip support (modprobe ipip)",
+        },
+      }),
+    );
+    expect(byId(bad, "ipip")).toMatchObject({
+      severity: "error",
+      what: expect.stringMatching(/not available: the kernel has no ipip support/),
+    });
+    expect(
+      byId(diagnose(withStatus({ ipip: { name: "pgipip0", up: true, created: true } })), "ipip")?.severity,
+    ).toBe("ok");
+    expect(byId(diagnose(healthy()), "ipip")).toBeUndefined();
+  });
+});
+
 describe("diagnose: return path", () => {
   it("advertise with no cluster peer having the office prefix is an error", () => {
     const base = healthy();
