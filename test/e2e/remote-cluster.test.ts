@@ -23,7 +23,7 @@ import { PODGATE_BIN, Podgate, type PodgateYaml, REPO_ROOT } from "../interop/po
 import type { BirdDaemon } from "../lab/daemons/bird.ts";
 import type { FrrDaemon } from "../lab/daemons/frr.ts";
 import { type Host, Lab, labPrereqs, waitFor } from "../lab/netns.ts";
-import { ping, prefixesOf, waitRoutesFrom } from "../lab/probes.ts";
+import { httpGet, ping, prefixesOf, waitRoutesFrom } from "../lab/probes.ts";
 import { addCalicoPod, addClusterSite, addOfficeSite, calicoMesh, officeFrr } from "../lab/sites.ts";
 
 const skip = labPrereqs([
@@ -367,9 +367,11 @@ describe.skipIf(!!skip)("e2e: remote cluster over WireGuard (two sites, internet
       });
       const r = await ping(laptop, n.pod.ip, 3, 2);
       expect(r.stdout).toMatch(/3 packets transmitted, 3 received/);
-      const h = await laptop.exec(["curl", "-sS", "--max-time", "3", `http://${n.pod.ip}:${POD_PORT}/`]);
-      expect(h.code, h.stderr).toBe(0);
-      expect(JSON.parse(h.stdout)).toEqual({ pod: n.pod.name, from: LAPTOP_IP });
+      expect(await httpGet(laptop, n.pod.ip, POD_PORT)).toEqual({
+        ok: true,
+        pod: n.pod.name,
+        from: LAPTOP_IP,
+      });
     }
   });
 
