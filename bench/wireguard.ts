@@ -432,7 +432,10 @@ async function setupTime(s: Site, reset: "on" | "off"): Promise<SetupRow> {
     put("office: cluster gateway OpenSent", firstAt(o, t0, state(CGW_TUN, "OpenSent")));
     put("office: cluster gateway Established", firstAt(o, t0, state(CGW_TUN, "Established")));
     put("first ping reply", replyAt - t0);
-    if (process.env["WGB_DEBUG"]) for (const x of o) say(`    office +${x.t - t0} ${JSON.stringify(x.l)}`);
+    if (process.env["WGB_DEBUG"]) {
+      for (const x of o) say(`    office +${x.t - t0} ${JSON.stringify(x.l)}`);
+      for (const x of c) say(`    cluster +${x.t - t0} ${JSON.stringify(x.l)}`);
+    }
     const connectFails = o.filter((x) => x.l["msg"] === "connect failed" && x.l["peer"] === CGW_TUN).length;
     return { reset, ms: replyAt - t0, load: load(), phases, connectFails };
   } finally {

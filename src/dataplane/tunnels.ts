@@ -185,9 +185,9 @@ export const WG_KEEPALIVE_TIMEOUT = 10;
 /**
  * Receive silence (ms) after which a tunnel peer is reset when a BGP session routed over it is
  * not Established while we keep sending to it. A live far end answers a BGP SYN (SYN-ACK or RST)
- * within a round trip, so 2 s of silence under a failing connect means the path is broken.
+ * within a round trip, so 1.5 s of silence under a failing connect means the path is broken.
  */
-export const STALE_SILENCE_MS = 2000;
+export const STALE_SILENCE_MS = 1500;
 
 /** Addresses of the BGP peers that are not Established, from the speaker's status. */
 export function bgpPeersDown(status: {

@@ -6,7 +6,9 @@
  * Checked: tunnel up and ping across it, handshake in status, default MTU 1420 on a 1500
  * underlay, a peer-only change keeps the ifindex (and the wireguard-go process) and the tunnel,
  * removing the peer on one side makes the other report it down after the (tiny) threshold,
- * shutdown deletes the interface and ends wireguard-go.
+ * a stale session (the responder restarted) is reset by checkStale() and carries traffic again
+ * long before WireGuard's own 15 s, a healthy one is never reset, shutdown deletes the interface
+ * and ends wireguard-go.
  */
 import { execFileSync } from "node:child_process";
 import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -249,6 +251,38 @@ describe.skipIf(!!skip)("WireGuard site-to-site tunnel (root, namespaces, wiregu
     const [c] = await cloudMgr.refresh();
     expect(c).toMatchObject({ implementation: "userspace", addresses: ["10.200.0.2/30"] });
     expect(c!.error).toBeUndefined();
+  }, 40_000);
+
+  it("stale session after the responder restarts: checkStale resets it, a healthy one is left alone", async () => {
+    expect(await waitFor(() => ping(office, "10.200.0.2"), { timeoutMs: 20_000, what: "tunnel up" })).toBe(
+      true,
+    );
+    // Healthy (keepalives answered): no reset over 3 s of checks.
+    for (let i = 0; i < 6; i++) {
+      expect(await officeMgr.checkStale(["10.200.0.2"])).toEqual([]);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    // The far end restarts with fresh state: the office keeps encrypting with keys it dropped.
+    await cloudMgr.shutdown();
+    await cloudMgr.apply(want(cloudDesired));
+    const restarted = Date.now();
+    expect(await ping(office, "10.200.0.2")).toBe(false);
+    expect(await ping(office, "10.200.0.2")).toBe(false);
+    // BGP to 10.200.0.2 down (as the daemon would report): checks every 500 ms until a reset.
+    let reset: string[] = [];
+    while (reset.length === 0 && Date.now() - restarted < 8000) {
+      reset = await officeMgr.checkStale(["10.200.0.2"]);
+      if (reset.length === 0) await new Promise((r) => setTimeout(r, 500));
+    }
+    expect(reset).toEqual([`${ifOffice}/${keys.cloudPub}`]);
+    expect(await waitFor(() => ping(office, "10.200.0.2"), { timeoutMs: 3000, what: "tunnel back" })).toBe(
+      true,
+    );
+    // Well before WireGuard's own KEEPALIVE_TIMEOUT + REKEY_TIMEOUT (15 s).
+    expect(Date.now() - restarted).toBeLessThan(10_000);
+    // The reset kept the peer's configuration.
+    expect(await office.run(["wg", "show", ifOffice, "allowed-ips"])).toContain("10.244.0.0/16");
+    expect(await office.run(["wg", "show", ifOffice, "endpoints"])).toContain(`${CLOUD_PUB}:${PORT}`);
   }, 40_000);
 
   it("shutdown deletes the interfaces and ends wireguard-go", async () => {

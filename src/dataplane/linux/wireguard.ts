@@ -9,7 +9,7 @@
  *    listen port, peers), `ip address add/del`, `ip link set IF mtu M up`. Every change is made
  *    in place from the plan in ../tunnels.ts: a peer-only change never recreates the interface.
  *  - status: `wg show IF dump` → per peer handshake age, endpoint, rx/tx, up/down.
- *  - stale sessions: given `bgpDown` (BGP peers not Established), every second it reads the
+ *  - stale sessions: given `bgpDown` (BGP peers not Established), every 500 ms it reads the
  *    counters of each tunnel peer (with a configured endpoint) that routes one of those peers;
  *    one we keep sending to that stays silent for STALE_SILENCE_MS is reset (`wg set ... remove`
  *    and added back) and one packet is sent to the BGP peer, so a fresh handshake starts now
@@ -69,7 +69,7 @@ export interface WireGuardManagerOptions {
    * them are checked every `staleCheckMs` and reset when their session is stale.
    */
   readonly bgpDown?: () => readonly string[];
-  /** Stale-session check period while a BGP peer is down (default 1000 ms). */
+  /** Stale-session check period while a BGP peer is down (default 500 ms). */
   readonly staleCheckMs?: number;
   /** Receive silence before a reset (default STALE_SILENCE_MS). */
   readonly staleSilenceMs?: number;
@@ -588,7 +588,7 @@ export class WireGuardManager {
         .finally(() => {
           busy = false;
         });
-    }, this.opts.staleCheckMs ?? 1000);
+    }, this.opts.staleCheckMs ?? 500);
     this.staleTimer.unref();
   }
 

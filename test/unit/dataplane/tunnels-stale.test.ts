@@ -80,9 +80,9 @@ describe("StaleSessionDetector", () => {
   it("backs off unanswered resets: silence, silence, 2×, 4× … capped", () => {
     const d = new StaleSessionDetector();
     d.observe(KEY, 100, 100, 0);
-    expect(d.observe(KEY, 100, 200, 2000)).toBe(true);
+    expect(d.observe(KEY, 100, 200, STALE_SILENCE_MS)).toBe(true);
     const resetsAt: number[] = [];
-    let t = 2000;
+    let t = STALE_SILENCE_MS;
     d.reset(KEY, t);
     resetsAt.push(t);
     // The handshake initiation (148 bytes) goes out and is never answered.
@@ -94,29 +94,30 @@ describe("StaleSessionDetector", () => {
       }
     }
     const gaps = resetsAt.slice(1).map((x, i) => x - resetsAt[i]!);
-    expect(gaps.slice(0, 5)).toEqual([2000, 2000, 4000, 8000, 16_000]);
+    const S = STALE_SILENCE_MS;
+    expect(gaps.slice(0, 5)).toEqual([S, S, 2 * S, 4 * S, 8 * S]);
     expect(Math.max(...gaps)).toBe(MAX_RESET_INTERVAL_MS);
   });
 
   it("stops resetting once a reset was answered (the tunnel works; BGP is down for another reason)", () => {
     const d = new StaleSessionDetector();
     d.observe(KEY, 100, 100, 0);
-    expect(d.observe(KEY, 100, 300, 2000)).toBe(true);
-    d.reset(KEY, 2000);
+    expect(d.observe(KEY, 100, 300, STALE_SILENCE_MS)).toBe(true);
+    d.reset(KEY, STALE_SILENCE_MS);
     expect(d.observe(KEY, 92, 148, 2100)).toBe(false); // handshake response
     for (let t = 3000; t < 60_000; t += 1000) expect(d.observe(KEY, 92, 148 + t, t)).toBe(false);
     // Watched afresh after the BGP session came up and went down again.
     d.retain(new Set());
     d.observe(KEY, 92, 100_000, 60_000);
-    expect(d.observe(KEY, 92, 100_100, 62_000)).toBe(true);
+    expect(d.observe(KEY, 92, 100_100, 60_000 + STALE_SILENCE_MS)).toBe(true);
   });
 
   it("starts over when the counters go down without a reset (peer re-added by a reload)", () => {
     const d = new StaleSessionDetector();
     d.observe(KEY, 5000, 5000, 0);
-    expect(d.observe(KEY, 0, 10, 1900)).toBe(false);
-    expect(d.observe(KEY, 0, 20, 3000)).toBe(false);
-    expect(d.observe(KEY, 0, 30, 1900 + STALE_SILENCE_MS)).toBe(true);
+    expect(d.observe(KEY, 0, 10, 1400)).toBe(false);
+    expect(d.observe(KEY, 0, 20, 1400 + STALE_SILENCE_MS - 1)).toBe(false);
+    expect(d.observe(KEY, 0, 30, 1400 + STALE_SILENCE_MS)).toBe(true);
   });
 });
 
