@@ -1,18 +1,6 @@
-/**
- * End-to-end suite (issue 3 §7): a laptop on the office LAN reaches pods and Service ClusterIPs
- * through podgate, in a namespace lab of the README's shape. Owns its own lab (unique `pg<pid>x<n>`
- * names, so it runs alongside the demo): three calico-node-style BIRD nodes with pods as
- * namespaces behind /32 veth routes and proxy ARP, a ClusterIP DNATed by nft on every node, the
- * gateway running the real podgate with role-based defaults only (no policies), an FRR office
- * router and a laptop. Scenarios run in order on the one lab and each leaves it as it found it
- * (except the last two, which change podgate's process and return-path mode).
- * See docs/e2e.md.
- */
-import { readdirSync, readFileSync, statSync } from "node:fs";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RouteJson } from "../../src/api/types.ts";
-import { Podgate, type PodgateYaml, REPO_ROOT } from "../interop/podgate.ts";
+import { Podgate, type PodgateYaml } from "../interop/podgate.ts";
 import type { BirdDaemon } from "../lab/daemons/bird.ts";
 import type { FrrDaemon } from "../lab/daemons/frr.ts";
 import type { RibRoute } from "../lab/daemons/types.ts";
@@ -64,28 +52,6 @@ const NODES: readonly (ClusterNodeSpec & { pod: { name: string; ip: string } })[
   { name: "node3", ip: "192.168.40.103", block: "10.244.3.0/26", pod: { name: "pod3", ip: "10.244.3.2" } },
 ];
 const SERVICE_BACKEND = NODES[1]!.pod.ip;
-
-/**
- * SNAT return path (returnPath.mode snat) is being implemented by another helper (nftables
- * masquerade, src/dataplane/linux/nft.ts). Its test runs once the daemon uses that module
- * (some other file under src imports it); until then it is skipped with this reason.
- */
-function snatMissing(): string | undefined {
-  const files: string[] = [];
-  const walk = (d: string) => {
-    for (const f of readdirSync(d)) {
-      const p = join(d, f);
-      if (statSync(p).isDirectory()) walk(p);
-      else if (p.endsWith(".ts") && !p.endsWith(join("linux", "nft.ts"))) files.push(p);
-    }
-  };
-  walk(join(REPO_ROOT, "src"));
-  const wired = files.some((f) => /from "[^"]*linux\/nft\.ts"/.test(readFileSync(f, "utf8")));
-  return wired
-    ? undefined
-    : "returnPath.mode snat is not wired into the daemon yet (no src file imports dataplane/linux/nft.ts)";
-}
-const snatSkip = snatMissing();
 
 /** podgate's config: role-based defaults only (no prefix lists, no policies). */
 function podgateConfig(mode: "advertise" | "snat"): Omit<PodgateYaml, "api"> {
@@ -446,40 +412,30 @@ describe.skipIf(!!skip)("e2e: office laptop → pods and ClusterIPs through podg
     }
   }
 
-  const snatTitle = (t: string) => `${t}${snatSkip ? ` [skipped: ${snatSkip}]` : ""}`;
+  it("6a. reload advertise → snat: podgate withdraws the office prefix from the nodes", async () => {
+    await recover();
+    for (const h of nodeHosts)
+      expect(await h.run(["ip", "route", "show", OFFICE_LAN])).toContain(GW_CLUSTER_IP);
+    await pg.reload({ ...(podgateConfig("snat") as PodgateYaml), api: { socket: pg.socket } });
+    await waitNoOfficeRouteOnNodes("every node to drop its route to the office LAN after the reload");
+  }, 60_000);
 
-  it.skipIf(!!snatSkip)(
-    snatTitle("6a. reload advertise → snat: podgate withdraws the office prefix from the nodes"),
-    async () => {
-      await recover();
-      for (const h of nodeHosts)
-        expect(await h.run(["ip", "route", "show", OFFICE_LAN])).toContain(GW_CLUSTER_IP);
-      await pg.reload({ ...(podgateConfig("snat") as PodgateYaml), api: { socket: pg.socket } });
-      await waitNoOfficeRouteOnNodes("every node to drop its route to the office LAN after the reload");
-    },
-    60_000,
-  );
-
-  it.skipIf(!!snatSkip)(
-    snatTitle("6. returnPath snat (fresh start): no return route in the cluster, the pod sees the gateway"),
-    async () => {
-      await pg.stop();
-      pg.writeConfig({ ...(podgateConfig("snat") as PodgateYaml), api: { socket: pg.socket } });
-      await pg.start();
-      await waitAllEstablished();
-      await waitOfficeHas([POD_CIDR, SERVICE_CIDR], "the office router to have both aggregates");
-      await waitNoOfficeRouteOnNodes("no node to have a route to the office LAN in snat mode");
-      for (const n of NODES) {
-        const h = await waitHttp(laptop, n.pod.ip, POD_PORT, n.pod.name);
-        expect(h.from).toBe(GW_CLUSTER_IP);
-      }
-      // ICMP too (masquerade handles it), and the ClusterIP through a node's DNAT.
-      expect((await ping(laptop, NODES[2]!.pod.ip, 2)).stdout).toMatch(/2 packets transmitted, 2 received/);
-      expect(await httpGet(laptop, CLUSTER_IP, POD_PORT)).toMatchObject({
-        ok: true,
-        pod: NODES[1]!.pod.name,
-      });
-    },
-    60_000,
-  );
+  it("6. returnPath snat (fresh start): no return route in the cluster, the pod sees the gateway", async () => {
+    await pg.stop();
+    pg.writeConfig({ ...(podgateConfig("snat") as PodgateYaml), api: { socket: pg.socket } });
+    await pg.start();
+    await waitAllEstablished();
+    await waitOfficeHas([POD_CIDR, SERVICE_CIDR], "the office router to have both aggregates");
+    await waitNoOfficeRouteOnNodes("no node to have a route to the office LAN in snat mode");
+    for (const n of NODES) {
+      const h = await waitHttp(laptop, n.pod.ip, POD_PORT, n.pod.name);
+      expect(h.from).toBe(GW_CLUSTER_IP);
+    }
+    // ICMP too (masquerade handles it), and the ClusterIP through a node's DNAT.
+    expect((await ping(laptop, NODES[2]!.pod.ip, 2)).stdout).toMatch(/2 packets transmitted, 2 received/);
+    expect(await httpGet(laptop, CLUSTER_IP, POD_PORT)).toMatchObject({
+      ok: true,
+      pod: NODES[1]!.pod.name,
+    });
+  }, 60_000);
 });
