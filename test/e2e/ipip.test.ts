@@ -12,9 +12,9 @@
  * Kernels without it — this project's CI machine among them — skip the suite with that reason,
  * even under CI=true: no install step can add a kernel module.
  */
-import { execFileSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { StatusJson } from "../../src/api/types.ts";
+import { kernelLacksLinkType } from "../helpers/prereq.ts";
 import { Podgate, type PodgateYaml } from "../interop/podgate.ts";
 import type { BirdDaemon } from "../lab/daemons/bird.ts";
 import { type Host, Lab, labPrereqs, waitFor } from "../lab/netns.ts";
@@ -23,29 +23,7 @@ import { addCalicoPod, addClusterSite, addLaptop, calicoMesh } from "../lab/site
 
 const prereq = labPrereqs(["bird", "birdc", "curl", "ping", "node"]);
 
-/** A kernel property, probed for real in a throwaway namespace. */
-function probeIpip(): string | undefined {
-  if (prereq) return undefined;
-  const ns = `pgipipprobe${process.pid}`;
-  try {
-    execFileSync("ip", ["netns", "add", ns], { stdio: "ignore" });
-    execFileSync(
-      "ip",
-      ["netns", "exec", ns, "ip", "link", "add", "probe0", "type", "ipip", "local", "127.0.0.1"],
-      {
-        stdio: "ignore",
-      },
-    );
-    return undefined;
-  } catch {
-    return "kernel has no ipip module";
-  } finally {
-    try {
-      execFileSync("ip", ["netns", "del", ns], { stdio: "ignore" });
-    } catch {}
-  }
-}
-const skip = prereq ?? probeIpip();
+const skip = prereq ?? kernelLacksLinkType("ipip", ["local", "127.0.0.1"]);
 
 const GW_IP = "192.168.40.10";
 const ROUTER_GW_SIDE = "192.168.40.1";

@@ -41,3 +41,28 @@ export function missingPrereqs(p: Prereqs): string | undefined {
   console.warn(`skipping: ${reason}`);
   return reason;
 }
+
+/**
+ * Why a kernel link type is unusable here ("kernel has no ipip module"), or undefined: probed
+ * for real with `ip link add` in a throwaway namespace. Deliberately not part of
+ * missingPrereqs: a kernel module is a property of the machine's kernel that no install step
+ * can add, so such suites skip with this reason even under CI=true. Needs root; without it
+ * the answer is undefined (the root prerequisite reports that case).
+ */
+export function kernelLacksLinkType(kind: string, extraArgs: readonly string[] = []): string | undefined {
+  if (process.getuid?.() !== 0) return undefined;
+  const ns = `pgprobe${process.pid}${kind}`.slice(0, 30);
+  try {
+    execFileSync("ip", ["netns", "add", ns], { stdio: "ignore" });
+    execFileSync("ip", ["netns", "exec", ns, "ip", "link", "add", "probe0", "type", kind, ...extraArgs], {
+      stdio: "ignore",
+    });
+    return undefined;
+  } catch {
+    return `kernel has no ${kind} module`;
+  } finally {
+    try {
+      execFileSync("ip", ["netns", "del", ns], { stdio: "ignore" });
+    } catch {}
+  }
+}
