@@ -14,6 +14,7 @@ import { Speaker } from "./bgp/speaker.ts";
 import { ConfigError, loadConfigWithWarnings } from "./config/load.ts";
 import type { PodgateConfig } from "./config/types.ts";
 import { createLogger, type Logger } from "./core/log.ts";
+import { peerStatusLine, SystemdNotifier } from "./core/sd-notify.ts";
 import { applyIpip } from "./dataplane/ipip-setup.ts";
 import type { IpipManager } from "./dataplane/linux/ipip-manager.ts";
 import { NetlinkRouteBackend } from "./dataplane/linux/netlink-backend.ts";
@@ -172,12 +173,14 @@ export async function runDaemon(configPath: string): Promise<number> {
   for (const w of loaded.warnings) log.warn({ path: w.path, line: w.line }, w.message);
 
   const speaker = new Speaker({ config: cfg, log });
+  // Type=notify (gateway/podgate.service): READY=1 once started and synced, watchdog pings.
+  const sd = new SystemdNotifier(() => peerStatusLine(speaker.status().peers), log);
   // The file's config and the cluster as last read from the API; the speaker runs their merge.
   let base = cfg;
   let cluster: ClusterState | undefined;
   let reloading: Promise<{ ok: boolean; message: string }> | undefined;
 
-  const reload = async (): Promise<{ ok: boolean; message: string }> => {
+  const reload = sd.wrapReload(async (): Promise<{ ok: boolean; message: string }> => {
     try {
       const next = await loadConfigWithWarnings(configPath);
       for (const w of next.warnings) log.warn({ path: w.path, line: w.line }, w.message);
@@ -214,7 +217,7 @@ export async function runDaemon(configPath: string): Promise<number> {
       log.error({ config: configPath, error: message }, "reload rejected; keeping the running configuration");
       return { ok: false, message };
     }
-  };
+  });
   const serialReload = () => {
     const p = (reloading ?? Promise.resolve()).then(reload, reload);
     reloading = p;
@@ -228,9 +231,11 @@ export async function runDaemon(configPath: string): Promise<number> {
   let initialSynced = false;
   speaker.once("initial-sync", () => {
     initialSynced = true;
+    sd.synced();
   });
   setTimeout(() => {
     initialSynced = true;
+    sd.synced();
   }, cfg.dataplane.convergeTimeout * 1000).unref();
   const ipip = new IpipState(log.child({ component: "ipip" }));
   const kernel = await startDataplane(cfg, speaker, log, ipip);
@@ -321,6 +326,7 @@ export async function runDaemon(configPath: string): Promise<number> {
       )
     : undefined;
   log.info({ routerId: cfg.routerId, asn: cfg.asn, peers: cfg.peers.length }, "podgate started");
+  sd.started(cfg.dataplane.convergeTimeout);
 
   return await new Promise<number>((resolve) => {
     let stopping = false;
@@ -328,6 +334,7 @@ export async function runDaemon(configPath: string): Promise<number> {
       if (stopping) return;
       stopping = true;
       log.info({ signal }, "shutting down");
+      sd.stopping();
       const graceful = cfg.dataplane.onShutdown === "graceful-restart";
       const keep = cfg.dataplane.onShutdown === "remove" ? "remove" : "keep";
       await speaker.stop("podgate shutting down", { graceful });
@@ -347,6 +354,7 @@ export async function runDaemon(configPath: string): Promise<number> {
       });
       await api.close();
       await metrics?.close();
+      sd.close();
       resolve(0);
     };
     process.on("SIGTERM", () => void shutdown("SIGTERM"));

@@ -6,6 +6,10 @@
  * (RFC 5082 GTSM) and MD5 keys, binds and listens; src/bgp/session/tcpsock.ts then hands the
  * fd to net.Socket / net.Server, which own it from then on (connect, read, write, close).
  *
+ * Also one AF_UNIX datagram send (sendUnixDatagram), which Node has no API for: systemd's
+ * sd_notify protocol (src/core/sd-notify.ts) is a datagram to $NOTIFY_SOCKET from the daemon's
+ * own PID, so a helper process (systemd-notify) cannot stand in for it.
+ *
  * Every failing syscall throws a JS Error whose `code` is the errno name (ECONNREFUSED, ...),
  * whose message names the call, and which never contains key material.
  * Linux only (TCP_MD5SIG_EXT, IP_MINTTL, IPV6_MINHOPCOUNT).
@@ -15,10 +19,12 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stddef.h>
 #include <node_api.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #define MAX_ARGS 4
@@ -238,12 +244,57 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
+/* sendUnixDatagram(path: string, data: Buffer): number — sends `data` as one datagram to the
+ * AF_UNIX SOCK_DGRAM socket at `path` and returns the bytes sent. A path starting with '@' names
+ * the abstract namespace (as in $NOTIFY_SOCKET): the '@' becomes the leading NUL byte and the
+ * address ends with the name (no trailing NUL). The socket is SOCK_CLOEXEC, opened and closed in
+ * this call; the send never blocks the event loop (MSG_DONTWAIT: a full receiver queue throws
+ * EAGAIN) and never raises SIGPIPE (MSG_NOSIGNAL). */
+static napi_value js_send_unix_datagram(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS], out;
+  struct sockaddr_un sa;
+  /* One byte more than any valid path, so a truncated (too long) string is recognised. */
+  char path[sizeof sa.sun_path + 2];
+  size_t plen = 0;
+  void *data;
+  size_t dlen;
+  bool isbuf = false;
+  if (!get_args(env, info, 2, argv)) return NULL;
+  if (napi_get_value_string_utf8(env, argv[0], path, sizeof path, &plen) != napi_ok)
+    return throw_type(env, "path must be a string");
+  napi_is_buffer(env, argv[1], &isbuf);
+  if (!isbuf || napi_get_buffer_info(env, argv[1], &data, &dlen) != napi_ok)
+    return throw_type(env, "data must be a Buffer");
+  if (plen == 0 || (path[0] == '@' && plen == 1)) return throw_errno(env, EINVAL, "unix socket path is empty");
+  /* A filesystem path needs its NUL inside sun_path; an abstract name may fill it. */
+  if (plen > sizeof sa.sun_path - (path[0] == '@' ? 0 : 1))
+    return throw_errno(env, ENAMETOOLONG, "unix socket path too long");
+  if (memchr(path, '\0', plen) != NULL) return throw_errno(env, EINVAL, "unix socket path contains NUL");
+  memset(&sa, 0, sizeof sa);
+  sa.sun_family = AF_UNIX;
+  memcpy(sa.sun_path, path, plen);
+  socklen_t alen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + plen);
+  if (path[0] == '@')
+    sa.sun_path[0] = '\0';
+  else
+    alen += 1; /* include the terminating NUL, as the kernel and sd_notify do */
+  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return throw_errno(env, errno, "socket(AF_UNIX)");
+  ssize_t n = sendto(fd, data, dlen, MSG_DONTWAIT | MSG_NOSIGNAL, (struct sockaddr *)&sa, alen);
+  int err = errno;
+  close(fd);
+  if (n < 0) return throw_errno(env, err, "sendto");
+  napi_create_int64(env, (int64_t)n, &out);
+  return out;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   static const struct {
     const char *name;
     napi_callback fn;
   } fns[] = {{"open", js_open},     {"setOption", js_set_option}, {"setMd5", js_set_md5},
-             {"bind", js_bind},     {"listen", js_listen},        {"close", js_close}};
+             {"bind", js_bind},     {"listen", js_listen},        {"close", js_close},
+             {"sendUnixDatagram", js_send_unix_datagram}};
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value f;
     if (napi_create_function(env, fns[i].name, NAPI_AUTO_LENGTH, fns[i].fn, NULL, &f) != napi_ok ||
