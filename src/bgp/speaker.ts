@@ -66,6 +66,12 @@ const DEFERRAL_GRACE_MS = 5_000;
  * for seconds (keepalives late); slices let timers and socket reads run in between.
  */
 const FLUSH_SLICE = 50_000;
+/**
+ * Routes withdrawn (dropped session) or swept (graceful restart over) per macrotask. Dropping a
+ * 1M-route peer in one go blocked the event loop for ~2 s; each slice also makes the flush of
+ * the next macrotask small (bench/peer-drop.ts, docs/performance.md §6).
+ */
+const DROP_SLICE = 4_096;
 
 interface AggregateState {
   readonly prefix: Prefix;
@@ -94,6 +100,8 @@ interface PeerEntry {
   deferred?: boolean;
   /** Max-prefix restart: the session is held down until this timer fires. */
   maxPrefixTimer?: TimerHandle;
+  /** Stale routes deleted so far by the running graceful-restart sweep (for its log line). */
+  swept?: number;
   lastError?: string;
   /** The last NOTIFICATION sent or received, kept because later TCP errors overwrite lastError. */
   lastNotification?: { text: string; at: number };
@@ -186,6 +194,16 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
   /** Loc-RIB key → the aggregate a cluster best path is counted in. */
   private readonly counted = new Map<RouteKey, AggregateState>();
   private flushScheduled = false;
+  /**
+   * Adj-RIB-Ins of sessions that went down, detached from their peer and withdrawn from the
+   * Loc-RIB a slice per macrotask (oldest first), and the latest of them per peer address, which
+   * a new session of that peer supersedes.
+   */
+  private readonly drains: AdjRibIn[] = [];
+  private readonly lastDrain = new Map<string, AdjRibIn>();
+  /** Peers whose graceful-restart sweep of stale routes is running, a slice per macrotask. */
+  private readonly sweeps = new Set<PeerEntry>();
+  private backgroundScheduled = false;
   private readonly startedAt = new Date();
   private stopped = false;
 
@@ -477,15 +495,15 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     if (e.adjIn && e.staleTimer && e.adjIn.peer.routerId === facts.peerBgpId) {
       e.adjIn.reimport(e.policies.import);
     } else {
-      if (e.adjIn) {
-        e.adjIn.clear();
-        e.staleTimer?.cancel();
-        e.staleTimer = undefined;
-      }
+      // Another identity: its stale routes go like a dropped session's, in the background.
+      if (e.adjIn) this.dropPeerRoutes(e);
       e.adjIn = new AdjRibIn(info, this.locRib, {
         importPolicy: e.policies.import,
         localAsn: this.config.asn,
       });
+      // Routes of an earlier session still being withdrawn: this session's routes replace them.
+      const old = this.lastDrain.get(cfg.address);
+      if (old) e.adjIn.supersede(old);
     }
     e.eorOwed = new Set(facts.families.map((f) => f.afi));
     const families = new Set<AfiCode>(
@@ -596,6 +614,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
       gr !== undefined && e.config.gracefulRestart && reason.kind === "tcp-closed" && reason.wasEstablished;
     if (graceful && e.adjIn) {
       // RFC 4724 §4.2: the peer restarts; keep its routes (stale) for its restart time.
+      this.sweeps.delete(e); // an unfinished sweep stops: its routes are stale again
       e.adjIn.markStale();
       e.awaitingEor = new Set(facts!.families.map((f) => f.afi));
       e.staleTimer?.cancel();
@@ -622,25 +641,81 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     });
   }
 
+  /** RFC 4724 §4.2: End-of-RIB or restart time over: delete the routes still stale, in slices. */
   private sweepStale(e: PeerEntry): void {
     e.staleTimer?.cancel();
     e.staleTimer = undefined;
     e.awaitingEor = undefined;
-    const n = e.adjIn?.sweepStale() ?? 0;
-    if (n > 0)
-      this.log.info({ peer: e.config.address, removed: n }, "stale routes removed after graceful restart");
-    this.scheduleFlush();
+    if (!e.adjIn) return;
+    e.swept = 0;
+    this.sweeps.add(e);
+    this.scheduleBackground();
   }
 
+  /**
+   * Session gone for good: the Adj-RIB-In is detached now (a new session of the peer starts
+   * with a fresh one) and its routes are withdrawn from the Loc-RIB in the background, a slice
+   * per macrotask, each slice's withdrawals reported by the next flush.
+   */
   private dropPeerRoutes(e: PeerEntry): void {
     e.staleTimer?.cancel();
     e.staleTimer = undefined;
     e.awaitingEor = undefined;
-    if (e.adjIn) {
-      e.adjIn.clear();
-      e.adjIn = undefined;
-      this.scheduleFlush();
+    this.sweeps.delete(e);
+    const adj = e.adjIn;
+    if (!adj) return;
+    e.adjIn = undefined;
+    if (adj.isEmpty) return;
+    this.drains.push(adj);
+    this.lastDrain.set(e.config.address, adj);
+    this.scheduleBackground();
+  }
+
+  private scheduleBackground(): void {
+    if (this.backgroundScheduled) return;
+    this.backgroundScheduled = true;
+    setImmediate(() => {
+      this.backgroundScheduled = false;
+      this.runBackground();
+    });
+  }
+
+  /** One slice of the drains and sweeps: at most DROP_SLICE routes, then the event loop turns. */
+  private runBackground(): void {
+    let budget = DROP_SLICE;
+    let touched = false;
+    while (budget > 0 && this.drains.length > 0) {
+      const adj = this.drains[0]!;
+      const before = adj.prefixesAccepted;
+      const done = adj.clear(budget);
+      budget -= Math.max(1, before - adj.prefixesAccepted);
+      touched = true;
+      if (!done) break;
+      this.drains.shift();
+      if (this.lastDrain.get(adj.peer.address) === adj) this.lastDrain.delete(adj.peer.address);
     }
+    for (const e of this.sweeps) {
+      if (budget <= 0) break;
+      const adj = e.adjIn;
+      if (!adj) {
+        this.sweeps.delete(e);
+        continue;
+      }
+      e.swept = (e.swept ?? 0) + adj.sweepStale(budget);
+      budget = 0; // it looked at up to `budget` routes: one sweep per slice
+      touched = true;
+      if (adj.sweeping) break;
+      this.sweeps.delete(e);
+      if (e.swept > 0) {
+        this.log.info(
+          { peer: e.config.address, removed: e.swept },
+          "stale routes removed after graceful restart",
+        );
+      }
+      e.swept = undefined;
+    }
+    if (touched) this.scheduleFlush();
+    if (this.drains.length > 0 || this.sweeps.size > 0) this.scheduleBackground();
   }
 
   private applyOriginate(list: readonly OriginateConfig[]): void {

@@ -4,6 +4,14 @@
  * Loc-RIB. Counts: prefixesReceived (pre-policy) and prefixesAccepted (post-policy).
  * Routes whose AS_PATH contains our AS are kept as received but never accepted
  * (RFC 4271 §9.1.2: loop detection).
+ *
+ * Large tables are taken down in slices so the event loop keeps turning (a 1M-route clear in
+ * one go blocked it for ~2 s): clear(limit) and sweepStale(limit) do at most `limit` routes per
+ * call and are called again on later macrotasks by the speaker. A dropped session's Adj-RIB-In
+ * is detached and drained that way while a new session of the same peer fills a fresh one;
+ * supersede() links the two so that a route the new session announces or withdraws removes the
+ * old session's copy of it at once (the Loc-RIB never holds both), and the drain, working from
+ * the old object only, can never withdraw a route of the new session.
  */
 import type { CompiledPolicy } from "../policy/compile.ts";
 import { AsPathSegmentType } from "../wire/constants.ts";
@@ -45,6 +53,13 @@ export class AdjRibIn {
   private readonly rejected = new Map<RouteKey, Path>();
   private policy: CompiledPolicy;
   private readonly localAsn: number;
+  /** Position of an unfinished clear(limit) in `accepted` (kept so each slice starts where the last stopped). */
+  private drainIter: Iterator<[RouteKey, Path]> | undefined;
+  /** Positions of an unfinished sweepStale(limit) in `accepted` and `rejected`. */
+  private sweepIter: Iterator<[RouteKey, Path]> | undefined;
+  private sweepRejIter: Iterator<[RouteKey, Path]> | undefined;
+  /** An older Adj-RIB-In of the same peer still being drained (see supersede()). */
+  private prev: AdjRibIn | undefined;
 
   constructor(
     readonly peer: PeerInfo,
@@ -136,12 +151,14 @@ export class AdjRibIn {
       const pk = ipv4Key(d[i + 1]!, d[i + 2]!);
       const pathId = d[i]!;
       const k = addPath ? `${pk}#${pathId}` : pk;
+      if (this.prev !== undefined) this.takeFromPrev(k);
       if (this.accepted.delete(k)) this.loc.withdrawKey(this.peer, pk, pathId);
       else this.rejected.delete(k);
     }
   }
 
   private place(k: RouteKey, raw: Path, loop: boolean): void {
+    if (this.prev !== undefined) this.takeFromPrev(k);
     let accepted: Path | undefined;
     if (!loop) {
       if (this.policy.acceptsAllUnchanged) accepted = raw;
@@ -164,19 +181,86 @@ export class AdjRibIn {
   withdraw(nlri: Nlri): void {
     const pk = prefixKey(nlri.prefix);
     const k = nlri.pathId === undefined ? pk : `${pk}#${nlri.pathId}`;
+    if (this.prev !== undefined) this.takeFromPrev(k);
     if (this.accepted.delete(k)) this.loc.withdrawKey(this.peer, pk, nlri.pathId ?? 0);
     else this.rejected.delete(k);
   }
 
-  /** Session gone without graceful restart: forget everything, withdraw from the Loc-RIB. */
-  clear(): void {
-    for (const p of this.accepted.values()) this.loc.withdrawKey(this.peer, p.key, p.pathId);
-    this.accepted.clear();
-    this.rejected.clear();
+  /**
+   * This Adj-RIB-In (a new session) replaces `old` (an earlier session of the same peer whose
+   * routes are still being withdrawn by clear(limit)). From now on every route this one
+   * announces or withdraws first removes `old`'s route under the same key from the Loc-RIB, so
+   * the decision never sees the old and the new copy side by side. Older predecessors of `old`
+   * stay linked behind it.
+   */
+  supersede(old: AdjRibIn): void {
+    if (old === this || old.isEmpty) return;
+    this.prev = old;
   }
 
-  /** RFC 4724 §4.2: the session dropped with GR: keep routes, marked stale (no Loc-RIB change). */
+  /** True when no route is held (accepted or rejected): a drain is complete. */
+  get isEmpty(): boolean {
+    return this.accepted.size === 0 && this.rejected.size === 0;
+  }
+
+  /** Removes the route under `k` from the chain of drained predecessors (a key is in at most one). */
+  private takeFromPrev(k: RouteKey): void {
+    let holder: AdjRibIn = this;
+    for (let q = this.prev; q !== undefined; q = q.prev) {
+      const p = q.accepted.get(k);
+      if (p !== undefined) {
+        q.accepted.delete(k);
+        this.loc.withdrawKey(q.peer, p.key, p.pathId);
+      } else {
+        q.rejected.delete(k);
+      }
+      // Unlink predecessors that have nothing left.
+      if (q.isEmpty) holder.prev = q.prev;
+      else holder = q;
+      if (p !== undefined) break;
+    }
+  }
+
+  /**
+   * Session gone without graceful restart: forget everything and withdraw it from the Loc-RIB.
+   * `limit`: withdraw at most that many routes now and return false while some are left (call
+   * again, e.g. on the next macrotask); true once the Adj-RIB-In is empty. Routes rejected by
+   * policy have no Loc-RIB state and go at once. Stops any graceful-restart sweep.
+   */
+  clear(limit = Number.POSITIVE_INFINITY): boolean {
+    this.sweepIter = undefined;
+    this.sweepRejIter = undefined;
+    this.rejected.clear();
+    const loc = this.loc;
+    const peer = this.peer;
+    const acc = this.accepted;
+    // One iterator across calls: Map iterators survive deletions, and restarting from the
+    // front would walk over the deleted entries again on every slice.
+    const it = this.drainIter ?? acc.entries();
+    let n = 0;
+    while (n < limit) {
+      const r = it.next();
+      if (r.done) break;
+      const [k, p] = r.value;
+      acc.delete(k);
+      loc.withdrawKey(peer, p.key, p.pathId);
+      n++;
+    }
+    if (acc.size === 0) {
+      this.drainIter = undefined;
+      return true;
+    }
+    this.drainIter = it;
+    return false;
+  }
+
+  /**
+   * RFC 4724 §4.2: the session dropped with GR: keep routes, marked stale (no Loc-RIB change).
+   * An unfinished sweep stops: what it had not reached yet is stale again anyway.
+   */
   markStale(): void {
+    this.sweepIter = undefined;
+    this.sweepRejIter = undefined;
     for (const [k, p] of this.accepted) {
       const s = p.withStale(true);
       this.accepted.set(k, s);
@@ -185,22 +269,60 @@ export class AdjRibIn {
     for (const [k, p] of this.rejected) this.rejected.set(k, p.withStale(true));
   }
 
-  /** RFC 4724 §4.2: End-of-RIB received or restart time over: delete routes still stale. Returns how many. */
-  sweepStale(): number {
+  /**
+   * RFC 4724 §4.2: End-of-RIB received or restart time over: delete routes still stale.
+   * Returns how many were deleted. `limit`: look at most at that many routes now; while
+   * `sweeping` is true the sweep is unfinished and the next call goes on where this one stopped.
+   * The new session keeps updating the table meanwhile: a route it re-announces is no longer
+   * stale when the sweep reaches it, one it adds comes after the sweep's position or is not
+   * stale, so only routes still stale are deleted.
+   */
+  sweepStale(limit = Number.POSITIVE_INFINITY): number {
+    const acc = this.accepted;
+    const rej = this.rejected;
+    const it = this.sweepIter ?? acc.entries();
+    const itRej = this.sweepRejIter ?? rej.entries();
+    let seen = 0;
     let n = 0;
-    for (const [k, p] of this.accepted) {
+    let more = false;
+    for (;;) {
+      if (seen >= limit) {
+        more = true;
+        break;
+      }
+      const r = it.next();
+      if (r.done) break;
+      seen++;
+      const [k, p] = r.value;
       if (!p.stale) continue;
-      this.accepted.delete(k);
+      acc.delete(k);
       this.loc.withdrawKey(this.peer, p.key, p.pathId);
       n++;
     }
-    for (const [k, p] of this.rejected) {
-      if (p.stale) {
-        this.rejected.delete(k);
-        n++;
+    if (!more) {
+      for (;;) {
+        if (seen >= limit) {
+          more = true;
+          break;
+        }
+        const r = itRej.next();
+        if (r.done) break;
+        seen++;
+        const [k, p] = r.value;
+        if (p.stale) {
+          rej.delete(k);
+          n++;
+        }
       }
     }
+    this.sweepIter = more ? it : undefined;
+    this.sweepRejIter = more ? itRej : undefined;
     return n;
+  }
+
+  /** True while a sweepStale(limit) is unfinished. */
+  get sweeping(): boolean {
+    return this.sweepIter !== undefined;
   }
 
   /**
