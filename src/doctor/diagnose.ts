@@ -5,6 +5,7 @@
  * gathers the input. docs/troubleshooting.md explains every finding id.
  */
 import type { PeerStatus, RouteJson, RoutesJson, StatusJson } from "../api/types.ts";
+import { containsCidr, formatAddr, parseCidr } from "../discovery/cidr.ts";
 
 export type Severity = "ok" | "info" | "warning" | "error";
 
@@ -91,35 +92,7 @@ function obj<T>(v: unknown): T | undefined {
   return v !== null && typeof v === "object" ? (v as T) : undefined;
 }
 
-// ---- address helpers (enough for containment checks on documented prefixes) --------------
-
-function v4ToBig(a: string): bigint | undefined {
-  const parts = a.split(".");
-  if (parts.length !== 4) return undefined;
-  let n = 0n;
-  for (const p of parts) {
-    const x = Number(p);
-    if (!/^\d+$/.test(p) || x > 255) return undefined;
-    n = (n << 8n) | BigInt(x);
-  }
-  return n;
-}
-
-function v6ToBig(a: string): bigint | undefined {
-  const [head, tail, extra] = a.split("::");
-  if (extra !== undefined) return undefined;
-  const h = head ? head.split(":") : [];
-  const t = tail !== undefined ? (tail ? tail.split(":") : []) : [];
-  const missing = 8 - h.length - t.length;
-  if (tail === undefined ? h.length !== 8 : missing < 0) return undefined;
-  const groups = [...h, ...Array<string>(tail === undefined ? 0 : missing).fill("0"), ...t];
-  let n = 0n;
-  for (const g of groups) {
-    if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return undefined;
-    n = (n << 16n) | BigInt(Number.parseInt(g, 16));
-  }
-  return n;
-}
+// ---- address helpers (containment checks on documented prefixes; text via src/net/ip.ts) ------
 
 interface Net {
   readonly v6: boolean;
@@ -127,51 +100,17 @@ interface Net {
   readonly len: number;
 }
 
+/** A prefix (a bare address is a host prefix) with its host bits cleared; undefined when malformed. */
 export function parseNet(prefix: string): Net | undefined {
-  const [addr, lenText] = prefix.split("/");
-  if (addr === undefined) return undefined;
-  const v6 = addr.includes(":");
-  const bits = v6 ? 128 : 32;
-  const len = lenText === undefined ? bits : Number(lenText);
-  if (!Number.isInteger(len) || len < 0 || len > bits) return undefined;
-  const n = v6 ? v6ToBig(addr) : v4ToBig(addr);
-  if (n === undefined) return undefined;
-  const mask = ((1n << BigInt(len)) - 1n) << BigInt(bits - len);
-  return { v6, base: n & mask, len };
+  const c = parseCidr(prefix);
+  return c && { v6: c.family === 6, base: c.addr, len: c.len };
 }
 
 /** inner lies inside outer (same family, at least as long). */
 export function within(inner: string, outer: string): boolean {
-  const i = parseNet(inner);
-  const o = parseNet(outer);
-  if (!i || !o || i.v6 !== o.v6 || i.len < o.len) return false;
-  const bits = i.v6 ? 128 : 32;
-  const mask = ((1n << BigInt(o.len)) - 1n) << BigInt(bits - o.len);
-  return (i.base & mask) === o.base;
-}
-
-function bigToAddr(n: bigint, v6: boolean): string {
-  if (!v6) return [24n, 16n, 8n, 0n].map((s) => String((n >> s) & 255n)).join(".");
-  const groups: string[] = [];
-  for (let s = 112n; s >= 0n; s -= 16n) groups.push(((n >> s) & 0xffffn).toString(16));
-  // Compress the longest run of zero groups (RFC 5952).
-  let best = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== "0") {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === "0") j++;
-    if (j - i > bestLen && j - i > 1) {
-      best = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  if (best < 0) return groups.join(":");
-  return `${groups.slice(0, best).join(":")}::${groups.slice(best + bestLen).join(":")}`;
+  const i = parseCidr(inner);
+  const o = parseCidr(outer);
+  return i !== undefined && o !== undefined && containsCidr(o, i);
 }
 
 /**
@@ -201,7 +140,10 @@ export function probeTargets(
     // A block shorter than /16 (/112) is an aggregate, not a block with a live first address.
     if (n.len < (n.v6 ? 112 : 16)) continue;
     seen.add(r.prefix);
-    out.push({ prefix: r.prefix, target: bigToAddr(n.len >= bits - 1 ? n.base : n.base + 1n, n.v6) });
+    out.push({
+      prefix: r.prefix,
+      target: formatAddr(n.v6 ? 6 : 4, n.len >= bits - 1 ? n.base : n.base + 1n),
+    });
   }
   return out;
 }

@@ -17,6 +17,7 @@
  */
 import { parsePrefix } from "../config/ip.ts";
 import type { PeerConfig, PodgateConfig, Policy, PrefixListEntry } from "../config/types.ts";
+import { formatIpv4, parseIpv4 } from "../net/ip.ts";
 
 /** Default maximum number of prefixes the router accepts from podgate. */
 export const DEFAULT_MAX_PREFIX = 2000;
@@ -105,8 +106,7 @@ function toV4(text: string, what: string): V4Prefix {
   }
   const [address] = r.prefix.text.split("/") as [string];
   const len = r.prefix.length;
-  const m = len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
-  const mask = [24, 16, 8, 0].map((s) => (m >>> s) & 0xff).join(".");
+  const mask = formatIpv4(len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0);
   return { text: r.prefix.text, address, length: len, mask };
 }
 
@@ -278,9 +278,7 @@ export function buildRouterModels(cfg: PodgateConfig, opts: RenderOptions = {}):
 
 /** Default cluster DNS: the service CIDR's network address + 10 (kube-dns 10.96.0.10 in 10.96.0.0/12). */
 export function defaultDnsServer(serviceCidr: V4Prefix): string {
-  const n = serviceCidr.address.split(".").map(Number) as [number, number, number, number];
-  const v = ((((n[0] << 24) | (n[1] << 16) | (n[2] << 8) | n[3]) >>> 0) + 10) >>> 0;
-  return [24, 16, 8, 0].map((s) => (v >>> s) & 0xff).join(".");
+  return formatIpv4((parseIpv4(serviceCidr.address) + 10) >>> 0);
 }
 
 /** The laptop model; `cfg` may be absent when everything comes from options. */

@@ -33,6 +33,8 @@ import {
   parseAddr,
   parseCidr,
 } from "../../../src/discovery/cidr.ts";
+import { parseNet, within } from "../../../src/doctor/diagnose.ts";
+import { defaultDnsServer } from "../../../src/render/model.ts";
 
 describe("config/ip", () => {
   it("parseIp gives family and network-order bytes", () => {
@@ -151,6 +153,27 @@ describe("bgp/wire/prefix", () => {
     );
     expect(() => writeNlri(out, 0, { prefix: { afi: 2, addr: "fe80::%eth0", len: 8 } }, false)).toThrow(
       TypeError,
+    );
+  });
+});
+
+describe("callers converted to src/net/ip.ts", () => {
+  it("doctor parseNet/within: host prefixes, host bits cleared, strict text", () => {
+    expect(parseNet("10.244.1.7/26")).toEqual({ v6: false, base: 0x0af40100n, len: 26 });
+    expect(parseNet("fd00::1")).toEqual({ v6: true, base: 0xfd000000000000000000000000000001n, len: 128 });
+    // Before src/net/ip.ts: accepted as 10.0.0.0/8 (extra "/9" ignored, "010" read as 10, "" as /0).
+    expect(parseNet("10.0.0.0/8/9")).toBeUndefined();
+    expect(parseNet("010.0.0.0/8")).toBeUndefined();
+    expect(parseNet("10.0.0.0/")).toBeUndefined();
+    // Before: a dotted IPv4 tail was not understood, so this was false.
+    expect(within("::ffff:10.0.0.0/120", "::ffff:10.0.0.0/104")).toBe(true);
+  });
+  it("render: dotted masks and the default cluster DNS address", () => {
+    expect(
+      defaultDnsServer({ text: "10.96.0.0/12", address: "10.96.0.0", length: 12, mask: "255.240.0.0" }),
+    ).toBe("10.96.0.10");
+    expect(defaultDnsServer({ text: "10.255.255.0/24", address: "10.255.255.0", length: 24, mask: "" })).toBe(
+      "10.255.255.10",
     );
   });
 });
