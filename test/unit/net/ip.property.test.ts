@@ -7,16 +7,7 @@
 import { isIPv4, isIPv6 } from "node:net";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import {
-  canonicalIp,
-  formatIpv4,
-  formatIpv6,
-  hostBitsSet,
-  maskBytes,
-  parseIpv4,
-  parseIpv6,
-  parsePrefixLength,
-} from "../../../src/net/ip.ts";
+import * as ip from "../../../src/net/ip.ts";
 import { observeAddress, observePrefix, REJECTED } from "./observe.ts";
 
 const u32 = fc.integer({ min: 0, max: 0xffffffff });
@@ -59,7 +50,7 @@ const spelling = groups8.chain((g) =>
       let head = text;
       if (dotted) {
         head = text.slice(0, 6);
-        tail = [formatIpv4(((g[6]! << 16) | g[7]!) >>> 0)];
+        tail = [ip.formatIpv4(((g[6]! << 16) | g[7]!) >>> 0)];
       }
       // Zero runs within the hex part that "::" may stand for.
       const runs: [number, number][] = [];
@@ -80,7 +71,7 @@ const mutated = fc
   .tuple(
     fc.oneof(
       spelling.map((s) => s.text),
-      u32.map(formatIpv4),
+      u32.map(ip.formatIpv4),
     ),
     fc.nat(),
     ipChars,
@@ -94,26 +85,26 @@ const mutated = fc
   });
 const anyText = fc.oneof(
   spelling.map((s) => s.text),
-  u32.map(formatIpv4),
+  u32.map(ip.formatIpv4),
   mutated,
   fc.string({ unit: ipChars, maxLength: 46 }),
 );
 
 /** The address a rib sort key ("4" + 8 hex digits, "6" + 32) stands for, as canonical text. */
 function keyAddress(key: string): string {
-  if (key.startsWith("4")) return formatIpv4(Number.parseInt(key.slice(1), 16));
+  if (key.startsWith("4")) return ip.formatIpv4(Number.parseInt(key.slice(1), 16));
   const b = new Uint8Array(16);
   for (let i = 0; i < 16; i++) b[i] = Number.parseInt(key.slice(1 + i * 2, 3 + i * 2), 16);
-  return formatIpv6(b);
+  return ip.formatIpv6(b);
 }
 
 describe("src/net/ip.ts", () => {
   it("IPv4: parse(format(v)) === v, and the text is canonical", () => {
     fc.assert(
       fc.property(u32, (v) => {
-        const t = formatIpv4(v);
-        expect(parseIpv4(t)).toBe(v);
-        expect(canonicalIp(t)).toBe(t);
+        const t = ip.formatIpv4(v);
+        expect(ip.parseIpv4(t)).toBe(v);
+        expect(ip.canonicalIp(t)).toBe(t);
       }),
     );
   });
@@ -121,9 +112,9 @@ describe("src/net/ip.ts", () => {
   it("IPv6: parse(format(b)) === b, and the text is canonical", () => {
     fc.assert(
       fc.property(fc.oneof(groups8.map(bytesOf), fc.uint8Array({ minLength: 16, maxLength: 16 })), (b) => {
-        const t = formatIpv6(b);
-        expect(parseIpv6(t)).toEqual(b);
-        expect(canonicalIp(t)).toBe(t);
+        const t = ip.formatIpv6(b);
+        expect(ip.parseIpv6(t)).toEqual(b);
+        expect(ip.canonicalIp(t)).toBe(t);
         expect(t).toBe(t.toLowerCase());
       }),
     );
@@ -133,8 +124,8 @@ describe("src/net/ip.ts", () => {
     fc.assert(
       fc.property(spelling, ({ groups, text }) => {
         const b = bytesOf(groups);
-        expect(parseIpv6(text)).toEqual(b);
-        expect(canonicalIp(text)).toBe(formatIpv6(b));
+        expect(ip.parseIpv6(text)).toEqual(b);
+        expect(ip.canonicalIp(text)).toBe(ip.formatIpv6(b));
       }),
     );
   });
@@ -142,8 +133,8 @@ describe("src/net/ip.ts", () => {
   it("accepts exactly what node:net accepts, minus zone ids", () => {
     fc.assert(
       fc.property(anyText, (t) => {
-        expect(parseIpv4(t) >= 0).toBe(isIPv4(t));
-        expect(parseIpv6(t) !== undefined).toBe(isIPv6(t) && !t.includes("%"));
+        expect(ip.parseIpv4(t) >= 0).toBe(isIPv4(t));
+        expect(ip.parseIpv6(t) !== undefined).toBe(isIPv6(t) && !t.includes("%"));
       }),
       { numRuns: 3000 },
     );
@@ -153,7 +144,7 @@ describe("src/net/ip.ts", () => {
     fc.assert(
       fc.property(fc.string({ unit: fc.constantFrom(..."0123456789+- x.e"), maxLength: 5 }), (t) => {
         const ok = /^(0|[1-9][0-9]{0,2})$/.test(t);
-        expect(parsePrefixLength(t)).toBe(ok ? Number(t) : -1);
+        expect(ip.parsePrefixLength(t)).toBe(ok ? Number(t) : -1);
       }),
     );
   });
@@ -162,16 +153,16 @@ describe("src/net/ip.ts", () => {
     // Mostly zero octets with single high or low bits: one stray host bit is the case that matters.
     const octet = fc.oneof(fc.constant(0), fc.constant(0), fc.constantFrom(0x80, 0x01, 0xff), fc.nat(255));
     const sparseBytes = fc.array(octet, { minLength: 16, maxLength: 16 }).map((a) => Uint8Array.from(a));
-    expect(hostBitsSet(Uint8Array.of(10, 0, 0, 0x80), 24)).toBe(true);
-    expect(hostBitsSet(Uint8Array.of(10, 0, 0x40, 0), 17)).toBe(true);
-    expect(hostBitsSet(Uint8Array.of(10, 0, 0x80, 0), 17)).toBe(false);
-    expect(hostBitsSet(Uint8Array.of(10, 0, 0x80, 0), 24)).toBe(false);
+    expect(ip.hostBitsSet(Uint8Array.of(10, 0, 0, 0x80), 24)).toBe(true);
+    expect(ip.hostBitsSet(Uint8Array.of(10, 0, 0x40, 0), 17)).toBe(true);
+    expect(ip.hostBitsSet(Uint8Array.of(10, 0, 0x80, 0), 17)).toBe(false);
+    expect(ip.hostBitsSet(Uint8Array.of(10, 0, 0x80, 0), 24)).toBe(false);
     fc.assert(
       fc.property(sparseBytes, fc.integer({ min: 0, max: 128 }), (b, len) => {
         const m = b.slice();
-        maskBytes(m, len);
-        expect(hostBitsSet(b, len)).toBe(!m.every((x, i) => x === b[i]));
-        expect(hostBitsSet(m, len)).toBe(false);
+        ip.maskBytes(m, len);
+        expect(ip.hostBitsSet(b, len)).toBe(!m.every((x, i) => x === b[i]));
+        expect(ip.hostBitsSet(m, len)).toBe(false);
       }),
     );
   });
