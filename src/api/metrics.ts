@@ -47,10 +47,17 @@ const FSM_STATES: readonly FsmStateName[] = [
 ];
 
 /**
- * PeerStatus may gain a state-transition count (the speaker does not expose one yet); the
- * collector exports podgate_bgp_state_changes_total only for peers that carry it.
+ * Session state-change counts the speaker adds to each peer's status (PeerTransitions in
+ * src/bgp/speaker.ts); read structurally, and only exported for peers that carry them.
  */
-type PeerWithChanges = PeerStatus & { readonly stateChanges?: number };
+type PeerWithChanges = PeerStatus & {
+  readonly stateTransitions?: readonly {
+    readonly from: string;
+    readonly to: string;
+    readonly count: number;
+  }[];
+  readonly establishedTransitions?: number;
+};
 
 /** The fields of KernelSyncStatus (src/dataplane/sync.ts) the metrics read; status has it as unknown. */
 interface KernelView {
@@ -166,15 +173,34 @@ export function createMetrics(view: MetricsView, opts: { defaultMetrics?: boolea
     },
   });
 
+  // Session flaps. Labels from/to: only pairs that occurred have a series, and the RFC 4271 FSM
+  // allows few of them (about a dozen per peer in practice), so cardinality stays per peer.
   new Counter({
-    name: "podgate_bgp_state_changes_total",
-    help: "BGP FSM state changes per peer since the daemon started (only when the speaker reports them).",
+    name: "podgate_bgp_session_state_changes_total",
+    help: "BGP session FSM state changes per peer, by old and new state, since the daemon started.",
+    labelNames: ["peer", "role", "from", "to"],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const p of peers()) {
+        for (const t of p.stateTransitions ?? []) {
+          const n = num(t.count);
+          if (n !== undefined)
+            this.inc({ peer: p.address, role: p.role, from: t.from, to: t.to }, Math.max(0, n));
+        }
+      }
+    },
+  });
+
+  new Counter({
+    name: "podgate_bgp_session_established_transitions_total",
+    help: "Times the BGP session with the peer reached Established (BGP4-MIB bgpPeerFsmEstablishedTransitions).",
     labelNames: ["peer"],
     registers: [registry],
     collect() {
       this.reset();
       for (const p of peers()) {
-        const n = num(p.stateChanges);
+        const n = num(p.establishedTransitions);
         if (n !== undefined) this.inc({ peer: p.address }, Math.max(0, n));
       }
     },

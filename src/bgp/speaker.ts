@@ -102,6 +102,10 @@ interface PeerEntry {
   maxPrefixTimer?: TimerHandle;
   /** Stale routes deleted so far by the running graceful-restart sweep (for its log line). */
   swept?: number;
+  /** FSM state changes of this peer's session, "From>To" → count (kept across config changes). */
+  transitions: Map<string, number>;
+  /** Times the session reached Established (BGP4-MIB bgpPeerFsmEstablishedTransitions). */
+  established: { count: number };
   lastError?: string;
   /** The last NOTIFICATION sent or received, kept because later TCP errors overwrite lastError. */
   lastNotification?: { text: string; at: number };
@@ -112,6 +116,21 @@ export interface SpeakerEvents {
   changes: [changes: readonly RibChange[]];
   /** Every enabled peer has sent End-of-RIB for all its families since start (once). */
   "initial-sync": [];
+}
+
+/**
+ * Extra per-peer status fields (additive to PeerStatus): how often the session moved between
+ * FSM states since the daemon started, for the metrics' flap counters.
+ */
+export interface PeerTransitions {
+  /** One entry per (from, to) pair that occurred, with how many times. */
+  readonly stateTransitions: readonly {
+    readonly from: string;
+    readonly to: string;
+    readonly count: number;
+  }[];
+  /** Times the session reached Established (BGP4-MIB bgpPeerFsmEstablishedTransitions). */
+  readonly establishedTransitions: number;
 }
 
 export interface SpeakerOptions {
@@ -362,6 +381,9 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
         this.listener?.unregister(p.address);
         this.peers.delete(p.address);
         const n = this.addPeer(p);
+        // Same peer, new session object: its state-change counters go on (no counter reset).
+        n.transitions = e.transitions;
+        n.established = e.established;
         if (p.enabled) n.session.start();
         continue;
       }
@@ -427,6 +449,8 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
       policies: compilePeerPolicies(p, this.config),
       maxPrefixWarned: false,
       synced: false,
+      transitions: new Map(),
+      established: { count: 0 },
     };
     session.on("established", (facts) => this.guard(entry, () => this.onEstablished(entry, facts)));
     session.on("update", (u) => this.guard(entry, () => this.onUpdate(entry, u)));
@@ -439,6 +463,9 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     session.on("down", (reason) => this.guard(entry, () => this.onDown(entry, reason)));
     session.on("state", (c) => {
       this.log.info({ peer: p.address, from: c.from, to: c.to, reason: c.reason }, "peer state");
+      const k = `${c.from}>${c.to}`;
+      entry.transitions.set(k, (entry.transitions.get(k) ?? 0) + 1);
+      if (c.to === "Established") entry.established.count++;
     });
     this.peers.set(p.address, entry);
     this.listener?.register(session);
@@ -994,7 +1021,8 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
             }
           : {}),
         ...(lastError ? { lastError } : {}),
-      });
+        ...this.transitionsOf(e),
+      } satisfies PeerStatus & PeerTransitions);
     }
     return {
       routerId: this.config.routerId,
@@ -1003,6 +1031,15 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
       startedAt: this.startedAt.toISOString(),
       peers,
     };
+  }
+
+  private transitionsOf(e: PeerEntry): PeerTransitions {
+    const stateTransitions: { from: string; to: string; count: number }[] = [];
+    for (const [k, count] of e.transitions) {
+      const [from = "", to = ""] = k.split(">");
+      stateTransitions.push({ from, to, count });
+    }
+    return { stateTransitions, establishedTransitions: e.established.count };
   }
 
   private advertisedTo(key: RouteKey): string[] {

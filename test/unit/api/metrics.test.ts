@@ -158,8 +158,9 @@ describe("metrics server", () => {
     expect(value(m, "podgate_kubernetes_last_event_age_seconds")).toBe(1.5);
     expect(value(m, "podgate_event_loop_lag_p99_seconds")).toBe(0.0125);
     expect(value(m, "podgate_ready")).toBe(0);
-    // The speaker does not report state changes yet: no series rather than a made-up 0.
-    expect(m.some((x) => x.name === "podgate_bgp_state_changes_total")).toBe(false);
+    // Peers without transition counts in their status: no series rather than a made-up 0.
+    expect(m.some((x) => x.name === "podgate_bgp_session_state_changes_total")).toBe(false);
+    expect(m.some((x) => x.name === "podgate_bgp_session_established_transitions_total")).toBe(false);
 
     // prom-client's default process metrics are there too.
     expect(value(m, "process_resident_memory_bytes")).toBeGreaterThan(0);
@@ -176,7 +177,13 @@ describe("metrics server", () => {
     view.st = {
       ...view.st,
       peers: [
-        { ...first!, state: "Idle", updatesReceived: 41, stateChanges: 3 } as PeerStatus,
+        {
+          ...first!,
+          state: "Idle",
+          updatesReceived: 41,
+          stateTransitions: [{ from: "Established", to: "Idle", count: 3 }],
+          establishedTransitions: 4,
+        } as PeerStatus,
         { ...third!, state: "Established" },
       ],
       kubernetes: { connected: false, lastEventAgeMs: 90_000 },
@@ -186,7 +193,15 @@ describe("metrics server", () => {
     expect(value(m, "podgate_bgp_peer_up", { peer: "192.0.2.11" })).toBe(0);
     expect(value(m, "podgate_bgp_peers", { state: "Idle" })).toBe(1);
     expect(value(m, "podgate_bgp_updates_total", { peer: "192.0.2.11", direction: "received" })).toBe(41);
-    expect(value(m, "podgate_bgp_state_changes_total", { peer: "192.0.2.11" })).toBe(3);
+    expect(
+      value(m, "podgate_bgp_session_state_changes_total", {
+        peer: "192.0.2.11",
+        role: "cluster",
+        from: "Established",
+        to: "Idle",
+      }),
+    ).toBe(3);
+    expect(value(m, "podgate_bgp_session_established_transitions_total", { peer: "192.0.2.11" })).toBe(4);
     // A removed peer's series go away instead of freezing at their last value.
     expect(m.some((x) => x.labels.peer === "192.0.2.12")).toBe(false);
     expect(value(m, "podgate_kubernetes_connected")).toBe(0);
