@@ -266,29 +266,122 @@ function ping(from: Host) {
 
 interface ForwardRow {
   path: string;
+  /** Extra iperf3 arguments ("-P 4", "-u -b 100M"). */
+  args: string;
   gbps: number;
   wgCpu: number;
+  /** Packets per second and bytes per packet into the office tunnel (or the plain veth). */
+  pps: number;
+  bytesPerPacket: number;
+  /** wireguard-go CPU (both processes) per tunnel packet, µs. */
+  usPerPacket: number;
+  /** Laptop TCP: retransmitted / sent segments. */
+  retrans: number;
+  segs: number;
+  /** UDP datagrams dropped for a full socket receive buffer (cluster, office gateway). */
+  rcvbufCluster: number;
+  rcvbufOffice: number;
+  /** Fragments created on the office gateway (outer UDP or inner packets). */
+  fragsOffice: number;
+  /** Packets dropped entering the office egress device (tun queue full: wireguard-go behind). */
+  txDropped: number;
+  /** iperf3 -u: datagrams lost, %. */
+  udpLost?: number;
   load: string;
   error?: string;
 }
 
-async function iperf(s: Site, path: string, seconds: number): Promise<ForwardRow> {
-  const r: ForwardRow = { path, gbps: Number.NaN, wgCpu: Number.NaN, load: "" };
+/** Absolute SNMP/netstat counters of a namespace (`nstat -asz`: no history file involved). */
+async function counters(h: Host): Promise<Map<string, number>> {
+  const out = await h.run(["nstat", "-asz"]);
+  const m = new Map<string, number>();
+  for (const line of out.split("\n")) {
+    const f = line.trim().split(/\s+/);
+    if (f.length >= 2 && /^\d+$/.test(f[1]!)) m.set(f[0]!, Number(f[1]));
+  }
+  return m;
+}
+
+async function linkTx(h: Host, dev: string): Promise<{ packets: number; bytes: number; dropped: number }> {
+  const j = JSON.parse(await h.run(["ip", "-j", "-s", "link", "show", "dev", dev])) as {
+    stats64: { tx: { packets: number; bytes: number; dropped: number } };
+  }[];
+  return j[0]?.stats64.tx ?? { packets: 0, bytes: 0, dropped: 0 };
+}
+
+async function iperf(
+  s: Site,
+  path: string,
+  seconds: number,
+  args: readonly string[] = [],
+): Promise<ForwardRow> {
+  const r: ForwardRow = {
+    path,
+    args: args.join(" "),
+    gbps: Number.NaN,
+    wgCpu: Number.NaN,
+    pps: Number.NaN,
+    bytesPerPacket: Number.NaN,
+    usPerPacket: Number.NaN,
+    retrans: 0,
+    segs: 0,
+    rcvbufCluster: 0,
+    rcvbufOffice: 0,
+    fragsOffice: 0,
+    txDropped: 0,
+    load: "",
+  };
+  const tunnel = path.startsWith("WireGuard");
+  // The office gateway's egress toward the pod: the tunnel, or the plain veth.
+  const dev = tunnel
+    ? IF_OFFICE
+    : ((JSON.parse(await s.ogw.run(["ip", "-j", "route", "get", POD_IP])) as { dev: string }[])[0]?.dev ??
+      "");
   const pids = wgGoPids();
+  const [l0, o0, c0, tx0] = await Promise.all([
+    counters(s.laptop),
+    counters(s.ogw),
+    counters(s.cgw),
+    linkTx(s.ogw, dev),
+  ]);
   const cpu0 = cpuSeconds(pids);
   try {
-    const out = await s.laptop.run(["iperf3", "-c", POD_IP, "-t", String(seconds), "-J"], {
+    const out = await s.laptop.run(["iperf3", "-c", POD_IP, "-t", String(seconds), "-J", ...args], {
       timeoutMs: (seconds + 30) * 1000,
     });
-    const j = JSON.parse(out) as { end: { sum_received: { bits_per_second: number } } };
-    r.gbps = j.end.sum_received.bits_per_second / 1e9;
+    const j = JSON.parse(out) as {
+      end: {
+        sum_received?: { bits_per_second: number };
+        sum?: { bits_per_second: number; lost_percent?: number };
+      };
+    };
+    const udp = j.end.sum?.lost_percent !== undefined;
+    r.gbps = ((udp ? j.end.sum?.bits_per_second : j.end.sum_received?.bits_per_second) ?? Number.NaN) / 1e9;
+    if (udp) r.udpLost = j.end.sum?.lost_percent;
   } catch (e) {
     r.error = (e as Error).message.slice(0, 300);
   }
   r.wgCpu = cpuSeconds(pids) - cpu0;
+  const [l1, o1, c1, tx1] = await Promise.all([
+    counters(s.laptop),
+    counters(s.ogw),
+    counters(s.cgw),
+    linkTx(s.ogw, dev),
+  ]);
+  const d = (a: Map<string, number>, b: Map<string, number>, k: string) => (b.get(k) ?? 0) - (a.get(k) ?? 0);
+  const packets = tx1.packets - tx0.packets;
+  r.pps = packets / seconds;
+  r.bytesPerPacket = packets > 0 ? (tx1.bytes - tx0.bytes) / packets : Number.NaN;
+  r.usPerPacket = tunnel && packets > 0 ? (r.wgCpu * 1e6) / packets : Number.NaN;
+  r.retrans = d(l0, l1, "TcpRetransSegs");
+  r.segs = d(l0, l1, "TcpOutSegs");
+  r.rcvbufCluster = d(c0, c1, "UdpRcvbufErrors");
+  r.rcvbufOffice = d(o0, o1, "UdpRcvbufErrors");
+  r.fragsOffice = d(o0, o1, "IpFragCreates");
+  r.txDropped = tx1.dropped - tx0.dropped;
   r.load = load();
   say(
-    `  forward: ${path} ${f2(r.gbps)} Gbit/s, wireguard-go CPU ${f2(r.wgCpu)} s (${pids.length} processes), load ${r.load}${r.error ? ` ERROR ${r.error}` : ""}`,
+    `  forward: ${path} ${r.args} ${f2(r.gbps)} Gbit/s, ${r.pps.toFixed(0)} pps × ${r.bytesPerPacket.toFixed(0)} B, wireguard-go CPU ${f2(r.wgCpu)} s (${pids.length} processes, ${r.usPerPacket.toFixed(1)} µs/packet), TCP retrans ${r.retrans}/${r.segs}, UdpRcvbufErrors cluster ${r.rcvbufCluster} office ${r.rcvbufOffice}, frags ${r.fragsOffice}, office egress drops ${r.txDropped}${r.udpLost !== undefined ? `, UDP lost ${r.udpLost.toFixed(1)} %` : ""}, load ${r.load}${r.error ? ` ERROR ${r.error}` : ""}`,
   );
   return r;
 }
@@ -298,22 +391,72 @@ const DIRECT_ROUTES = [
   (s: Site) => [s.cgw, `${LAPTOP_IP}/32`, DIRECT_OGW] as const,
 ];
 
+const TUNNEL = "WireGuard tunnel (wireguard-go)";
+const PLAIN = "plain routed veth (no tunnel)";
+
+async function plainRoutes(s: Site, op: "add" | "del"): Promise<void> {
+  for (const d of DIRECT_ROUTES) {
+    const [h, dst, via] = d(s);
+    await h.run(["ip", "route", op, dst, "via", via]);
+  }
+}
+
 async function forward(s: Site, seconds: number, rounds: number): Promise<ForwardRow[]> {
   const rows: ForwardRow[] = [];
   for (let i = 0; i < rounds; i++) {
-    rows.push(await iperf(s, "WireGuard tunnel (wireguard-go)", seconds));
-    for (const d of DIRECT_ROUTES) {
-      const [h, dst, via] = d(s);
-      await h.run(["ip", "route", "add", dst, "via", via]);
-    }
+    rows.push(await iperf(s, TUNNEL, seconds));
+    await plainRoutes(s, "add");
     say(`  forward: ogw route now: ${(await s.ogw.run(["ip", "route", "get", POD_IP])).trim()}`);
-    rows.push(await iperf(s, "plain routed veth (no tunnel)", seconds));
-    for (const d of DIRECT_ROUTES) {
-      const [h, dst, via] = d(s);
-      await h.run(["ip", "route", "del", dst, "via", via]);
-    }
+    rows.push(await iperf(s, PLAIN, seconds));
+    await plainRoutes(s, "del");
   }
   return rows;
+}
+
+/** Why the tunnel is slow: several streams, and UDP at fixed rates (where loss starts). */
+async function diagnose(s: Site, seconds: number): Promise<ForwardRow[]> {
+  const rows: ForwardRow[] = [];
+  rows.push(await iperf(s, TUNNEL, seconds, ["-P", "4"]));
+  for (const rate of ["50M", "100M", "200M", "300M", "500M"]) {
+    rows.push(await iperf(s, TUNNEL, seconds, ["-u", "-b", rate, "-l", "1372"]));
+  }
+  await plainRoutes(s, "add");
+  rows.push(await iperf(s, PLAIN, seconds, ["-u", "-b", "500M", "-l", "1372"]));
+  await plainRoutes(s, "del");
+  return rows;
+}
+
+function forwardTable(rows: readonly ForwardRow[]): string {
+  return mdTable(
+    [
+      "path",
+      "iperf3",
+      "Gbit/s",
+      "pps",
+      "B/packet",
+      "wireguard-go CPU (s)",
+      "µs CPU/packet",
+      "TCP retrans/sent",
+      "UdpRcvbufErrors (cluster gw)",
+      "office tun drops",
+      "UDP lost %",
+      "load average",
+    ],
+    rows.map((r) => [
+      r.path,
+      r.args || "TCP, 1 stream",
+      f2(r.gbps),
+      r.pps.toFixed(0),
+      r.bytesPerPacket.toFixed(0),
+      f2(r.wgCpu),
+      Number.isFinite(r.usPerPacket) ? r.usPerPacket.toFixed(1) : "–",
+      r.args.includes("-u") ? "–" : `${r.retrans}/${r.segs}`,
+      r.rcvbufCluster,
+      r.txDropped,
+      r.udpLost === undefined ? "–" : r.udpLost.toFixed(1),
+      r.load,
+    ]),
+  );
 }
 
 interface SetupRow {
@@ -325,6 +468,8 @@ interface SetupRow {
   phases: Record<string, number>;
   /** The office's failed TCP connects to the cluster gateway during the run. */
   connectFails: number;
+  /** ms after the spawn of every stale-session reset by the office podgate. */
+  resets: number[];
 }
 
 /** Pino lines of a podgate with their epoch-ms time, from `since` on. */
@@ -437,7 +582,8 @@ async function setupTime(s: Site, reset: "on" | "off"): Promise<SetupRow> {
       for (const x of c) say(`    cluster +${x.t - t0} ${JSON.stringify(x.l)}`);
     }
     const connectFails = o.filter((x) => x.l["msg"] === "connect failed" && x.l["peer"] === CGW_TUN).length;
-    return { reset, ms: replyAt - t0, load: load(), phases, connectFails };
+    const resets = o.filter((x) => x.l["msg"] === "WireGuard peer session reset").map((x) => x.t - t0);
+    return { reset, ms: replyAt - t0, load: load(), phases, connectFails, resets };
   } finally {
     await s.lab.stopProcess(pinger, 2000);
     await s.lab.stopProcess(dump, 2000);
@@ -465,15 +611,20 @@ async function main(): Promise<void> {
   try {
     if (only === undefined || only === "forward") {
       say(`\n## iperf3 -t ${seconds} laptop → pod, tunnel vs plain routed path (${rounds} rounds)`);
-      const rows = await forward(s, seconds, rounds);
-      say(
-        mdTable(
-          ["path", "Gbit/s", "wireguard-go CPU (s)", "load average"],
-          rows.map((r) => [r.path, f2(r.gbps), f2(r.wgCpu), r.load]),
-        ),
+      // What the userspace tunnel can offload: `vnet_hdr off` = no GSO/GRO between kernel and wireguard-go.
+      const tun = /tun type \S+.*?vnet_hdr \S+/.exec(
+        await s.ogw.run(["ip", "-d", "link", "show", "dev", IF_OFFICE]),
       );
+      const version = execFileSync("wireguard-go", ["--version"], { encoding: "utf8" }).split("\n")[0];
+      say(`  ${version}; office tunnel device: ${tun?.[0] ?? "(not a tun device)"}`);
+      const rows = await forward(s, seconds, rounds);
+      say(forwardTable(rows));
       for (let i = 0; i + 1 < rows.length; i += 2)
         say(`round ${i / 2 + 1}: ratio tunnel / plain ${f2(rows[i]!.gbps / rows[i + 1]!.gbps)}`);
+      if (!quick) {
+        say(`\n## Diagnosis: iperf3 -P 4, UDP at fixed rates (-t ${seconds})`);
+        say(forwardTable(await diagnose(s, seconds)));
+      }
     }
     if (only === undefined || only === "setup") {
       say(
@@ -483,7 +634,7 @@ async function main(): Promise<void> {
       for (let i = 0; i < 2 * n; i++) {
         const r = await setupTime(s, i % 2 === 0 ? "off" : "on");
         say(
-          `  setup ${i + 1} (reset ${r.reset}): ${r.ms.toFixed(0)} ms, load ${r.load}, office connect failures ${r.connectFails}`,
+          `  setup ${i + 1} (reset ${r.reset}): ${r.ms.toFixed(0)} ms, load ${r.load}, office resets at ${r.resets.join(", ") || "–"} ms`,
         );
         say(`    ${JSON.stringify(r.phases)}`);
         setups.push(r);

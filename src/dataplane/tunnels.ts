@@ -233,6 +233,11 @@ export function wgPeerForAddress<P extends { readonly allowedIPs: readonly strin
 
 /** Longest wait between two unanswered resets of one peer (they back off from the silence). */
 export const MAX_RESET_INTERVAL_MS = 30_000;
+/**
+ * Unanswered resets made every STALE_SILENCE_MS before the backoff starts: ~9 s, longer than a
+ * gateway restart takes (the far end's podgate starts, then configures its tunnel).
+ */
+export const FAST_RESETS = 6;
 
 interface StaleState {
   rx: number;
@@ -254,8 +259,9 @@ interface StaleState {
  * WireGuard's passive keepalive only after 10 s) is never taken for a dead one.
  *
  *  - After a reset the counters start at 0; the handshake initiation counts as sending. If it is
- *    not answered the peer is reset again after `silenceMs`, twice, then after 2×, 4×… (at most
- *    MAX_RESET_INTERVAL_MS): fast while the far end is coming back, cheap when it is gone.
+ *    not answered the peer is reset again after `silenceMs`, FAST_RESETS times, then after 2×,
+ *    4×… (at most MAX_RESET_INTERVAL_MS): fast while the far end is coming back, cheap when it is
+ *    gone (and WireGuard itself retries each handshake every REKEY_TIMEOUT in between).
  *  - Once a reset is answered (rx grows) the tunnel works and the BGP session is down for
  *    another reason: no further reset until the key stops being watched (`retain`).
  *  - Counters that go down for another reason (the peer was re-added) restart the observation.
@@ -286,7 +292,10 @@ export class StaleSessionDetector {
     }
     prev.tx = txBytes;
     if (prev.answered || txBytes <= prev.txAtRx) return false;
-    const wait = Math.min(this.silenceMs * 2 ** Math.max(0, prev.resets - 2), MAX_RESET_INTERVAL_MS);
+    const wait = Math.min(
+      this.silenceMs * 2 ** Math.max(0, prev.resets - FAST_RESETS),
+      MAX_RESET_INTERVAL_MS,
+    );
     return nowMs - prev.rxSince >= wait;
   }
 

@@ -5,6 +5,7 @@
 import { describe, expect, it } from "vitest";
 import {
   bgpPeersDown,
+  FAST_RESETS,
   MAX_RESET_INTERVAL_MS,
   peerResetArgv,
   prefixHasAddress,
@@ -77,7 +78,7 @@ describe("StaleSessionDetector", () => {
     expect(d.observe(KEY, 1000, 5000, 60_000)).toBe(false);
   });
 
-  it("backs off unanswered resets: silence, silence, 2×, 4× … capped", () => {
+  it("backs off unanswered resets: every silence FAST_RESETS times, then 2×, 4× … capped", () => {
     const d = new StaleSessionDetector();
     d.observe(KEY, 100, 100, 0);
     expect(d.observe(KEY, 100, 200, STALE_SILENCE_MS)).toBe(true);
@@ -95,7 +96,8 @@ describe("StaleSessionDetector", () => {
     }
     const gaps = resetsAt.slice(1).map((x, i) => x - resetsAt[i]!);
     const S = STALE_SILENCE_MS;
-    expect(gaps.slice(0, 5)).toEqual([S, S, 2 * S, 4 * S, 8 * S]);
+    expect(FAST_RESETS).toBe(6);
+    expect(gaps.slice(0, 9)).toEqual([S, S, S, S, S, S, 2 * S, 4 * S, 8 * S]);
     expect(Math.max(...gaps)).toBe(MAX_RESET_INTERVAL_MS);
   });
 
