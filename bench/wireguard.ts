@@ -511,6 +511,7 @@ async function setupTime(s: Site, reset: "on" | "off"): Promise<SetupRow> {
     timeoutMs: 30_000,
     what: "laptop → pod ping",
   });
+  const stoppedAt = Date.now();
   await s.pgCluster.stop();
   await waitFor(async () => (await ping(s.laptop)).code !== 0, {
     timeoutMs: 20_000,
@@ -582,7 +583,10 @@ async function setupTime(s: Site, reset: "on" | "off"): Promise<SetupRow> {
       for (const x of c) say(`    cluster +${x.t - t0} ${JSON.stringify(x.l)}`);
     }
     const connectFails = o.filter((x) => x.l["msg"] === "connect failed" && x.l["peer"] === CGW_TUN).length;
-    const resets = o.filter((x) => x.l["msg"] === "WireGuard peer session reset").map((x) => x.t - t0);
+    // From the stop on: the office starts resetting while the cluster gateway is still down.
+    const resets = logSince(s.pgOffice, stoppedAt)
+      .filter((x) => x.l["msg"] === "WireGuard peer session reset")
+      .map((x) => x.t - t0);
     return { reset, ms: replyAt - t0, load: load(), phases, connectFails, resets };
   } finally {
     await s.lab.stopProcess(pinger, 2000);
