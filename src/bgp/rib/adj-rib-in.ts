@@ -55,6 +55,9 @@ export class AdjRibIn {
   private readonly localAsn: number;
   /** Position of an unfinished clear(limit) in `accepted` (kept so each slice starts where the last stopped). */
   private drainIter: Iterator<[RouteKey, Path]> | undefined;
+  /** Positions of an unfinished markStale(limit) in `accepted` and `rejected`. */
+  private markIter: Iterator<[RouteKey, Path]> | undefined;
+  private markRejIter: Iterator<[RouteKey, Path]> | undefined;
   /** Positions of an unfinished sweepStale(limit) in `accepted` and `rejected`. */
   private sweepIter: Iterator<[RouteKey, Path]> | undefined;
   private sweepRejIter: Iterator<[RouteKey, Path]> | undefined;
@@ -84,6 +87,8 @@ export class AdjRibIn {
    * RFC 7606 treat-as-withdraw turns every carried prefix into a withdrawal.
    */
   applyUpdate(u: UpdateLike, now: number): void {
+    // A route of the new session must never be marked stale by an unfinished marking.
+    if (this.markIter !== undefined) this.continueMarking();
     for (const n of u.withdrawn) this.withdraw(n);
     const a = u.attributes;
     if (a.mpUnreach) for (const n of a.mpUnreach.withdrawn) this.withdraw(n);
@@ -228,6 +233,8 @@ export class AdjRibIn {
    * policy have no Loc-RIB state and go at once. Stops any graceful-restart sweep.
    */
   clear(limit = Number.POSITIVE_INFINITY): boolean {
+    this.markIter = undefined;
+    this.markRejIter = undefined;
     this.sweepIter = undefined;
     this.sweepRejIter = undefined;
     this.rejected.clear();
@@ -256,17 +263,50 @@ export class AdjRibIn {
 
   /**
    * RFC 4724 §4.2: the session dropped with GR: keep routes, marked stale (no Loc-RIB change).
-   * An unfinished sweep stops: what it had not reached yet is stale again anyway.
+   * An unfinished sweep stops: what it had not reached yet is stale again anyway. `limit`: mark
+   * at most that many routes now and go on with continueMarking(); the rest is marked before
+   * anything else touches the table (applyUpdate, reimport, sweepStale finish it first), so no
+   * route of a new session is ever marked. Returns true when every route is marked.
    */
-  markStale(): void {
+  markStale(limit = Number.POSITIVE_INFINITY): boolean {
     this.sweepIter = undefined;
     this.sweepRejIter = undefined;
-    for (const [k, p] of this.accepted) {
+    this.markIter = this.accepted.entries();
+    this.markRejIter = this.rejected.entries();
+    return this.continueMarking(limit);
+  }
+
+  /** Goes on with an unfinished markStale(limit); true when it is done (or none was running). */
+  continueMarking(limit = Number.POSITIVE_INFINITY): boolean {
+    const it = this.markIter;
+    const itRej = this.markRejIter;
+    if (it === undefined || itRej === undefined) return true;
+    let n = 0;
+    for (; n < limit; n++) {
+      const r = it.next();
+      if (r.done) break;
+      const [k, p] = r.value;
       const s = p.withStale(true);
+      if (s === p) continue;
       this.accepted.set(k, s);
       this.loc.replaceQuietly(s);
     }
-    for (const [k, p] of this.rejected) this.rejected.set(k, p.withStale(true));
+    for (; n < limit; n++) {
+      const r = itRej.next();
+      if (r.done) {
+        this.markIter = undefined;
+        this.markRejIter = undefined;
+        return true;
+      }
+      const [k, p] = r.value;
+      this.rejected.set(k, p.withStale(true));
+    }
+    return false;
+  }
+
+  /** True while a markStale(limit) is unfinished. */
+  get marking(): boolean {
+    return this.markIter !== undefined;
   }
 
   /**
@@ -278,6 +318,7 @@ export class AdjRibIn {
    * stale, so only routes still stale are deleted.
    */
   sweepStale(limit = Number.POSITIVE_INFINITY): number {
+    if (this.markIter !== undefined) this.continueMarking();
     const acc = this.accepted;
     const rej = this.rejected;
     const it = this.sweepIter ?? acc.entries();
@@ -330,6 +371,7 @@ export class AdjRibIn {
    * from the attributes as received. Changes reach the Loc-RIB like ordinary updates.
    */
   reimport(policy: CompiledPolicy = this.policy): void {
+    if (this.markIter !== undefined) this.continueMarking();
     this.policy = policy;
     const all: [RouteKey, Path][] = [];
     for (const [k, p] of this.accepted) all.push([k, p]);

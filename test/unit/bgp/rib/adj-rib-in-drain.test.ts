@@ -162,4 +162,23 @@ describe("AdjRibIn sliced drain", () => {
     expect(adj.sweeping).toBe(false);
     expect(adj.prefixesAccepted).toBe(110);
   });
+
+  it("markStale(limit): marks in slices without Loc-RIB changes; an UPDATE first finishes the marking, so new routes are never stale", () => {
+    const loc = new LocRib();
+    const adj = adjFor(loc, session("10.0.0.1"));
+    announce(adj, blocks(0, 1000));
+    loc.flush();
+    expect(adj.markStale(300)).toBe(false);
+    expect(adj.marking).toBe(true);
+    expect(adj.continueMarking(300)).toBe(false);
+    expect(loc.flush()).toEqual([]);
+    // The peer is back and re-announces block 900 (not marked yet) before the marking is done.
+    announce(adj, [block(900)]);
+    expect(adj.marking).toBe(false);
+    // Only the re-announced route changes (a new attribute object); marking reported nothing.
+    expect(loc.flush().map(txt)).toEqual([txt(block(900))]);
+    expect(adj.sweepStale()).toBe(999);
+    expect(loc.flush().filter((c) => c.best === undefined)).toHaveLength(999);
+    expect(adj.get(block(900).prefix)!.stale).toBe(false);
+  });
 });
