@@ -25,6 +25,14 @@ export interface PeerStatus {
   readonly lastError?: string;
   readonly updatesReceived: number;
   readonly updatesSent: number;
+  /** FSM moves since the daemon started, one entry per (from, to) pair seen (metrics' flap counters). */
+  readonly stateTransitions?: readonly {
+    readonly from: string;
+    readonly to: string;
+    readonly count: number;
+  }[];
+  /** Times the session reached Established (BGP4-MIB bgpPeerFsmEstablishedTransitions). */
+  readonly establishedTransitions?: number;
 }
 
 export interface StatusJson {
