@@ -992,6 +992,16 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     if (buffers.length > 0) e.session.send(buffers);
   }
 
+  /**
+   * Connect again now to these peers (addresses) if they are trying to (Connect/Active): the path
+   * to them just came back (PeerSession.retryConnect). Returns the addresses retried.
+   */
+  retryConnect(addresses: readonly string[]): string[] {
+    const out: string[] = [];
+    for (const a of addresses) if (this.peers.get(a)?.session.retryConnect()) out.push(a);
+    return out;
+  }
+
   // ---- views for the control API -------------------------------------------------------
 
   status(): StatusJson {

@@ -37,6 +37,8 @@ describe.skipIf(!!skip)("WireGuard site-to-site tunnel (root, namespaces, wiregu
   let cloudMgr: WireGuardManager;
   let adopter: WireGuardManager;
   const keys = { office: "", officePub: "", cloud: "", cloudPub: "" };
+  /** BGP peers the office manager asked to connect again after a reset. */
+  const bgpRetried: string[][] = [];
   // Machine-wide unique (wireguard-go's socket directory is shared by all namespaces).
   const ifOffice = `wgo${process.pid}`.slice(0, 15);
   const ifCloud = `wgc${process.pid}`.slice(0, 15);
@@ -75,7 +77,12 @@ describe.skipIf(!!skip)("WireGuard site-to-site tunnel (root, namespaces, wiregu
     await office.run(["ip", "route", "add", "default", "via", "192.0.2.1"]);
     await cloud.run(["ip", "route", "add", "default", "via", "198.51.100.1"]);
 
-    officeMgr = new WireGuardManager({ log: silentLogger, netns: office.ns, pollIntervalMs: 0 });
+    officeMgr = new WireGuardManager({
+      log: silentLogger,
+      netns: office.ns,
+      pollIntervalMs: 0,
+      onPeerReset: (a) => bgpRetried.push([...a]),
+    });
     cloudMgr = new WireGuardManager({ log: silentLogger, netns: cloud.ns, pollIntervalMs: 0 });
     cloudDesired = {
       name: ifCloud,
@@ -257,11 +264,14 @@ describe.skipIf(!!skip)("WireGuard site-to-site tunnel (root, namespaces, wiregu
     expect(await waitFor(() => ping(office, "10.200.0.2"), { timeoutMs: 20_000, what: "tunnel up" })).toBe(
       true,
     );
-    // Healthy (keepalives answered): no reset over 3 s of checks.
+    // Healthy: what we send is answered (as a live far end answers a BGP SYN), so no reset over
+    // 3 s of checks.
+    const pinging = office.exec(["ping", "-n", "-i", "0.2", "-c", "16", "10.200.0.2"], { timeoutMs: 10_000 });
     for (let i = 0; i < 6; i++) {
       expect(await officeMgr.checkStale(["10.200.0.2"])).toEqual([]);
       await new Promise((r) => setTimeout(r, 500));
     }
+    expect((await pinging).code).toBe(0);
     // The far end restarts with fresh state: the office keeps encrypting with keys it dropped.
     await cloudMgr.shutdown();
     await cloudMgr.apply(want(cloudDesired));
@@ -275,6 +285,7 @@ describe.skipIf(!!skip)("WireGuard site-to-site tunnel (root, namespaces, wiregu
       if (reset.length === 0) await new Promise((r) => setTimeout(r, 500));
     }
     expect(reset).toEqual([`${ifOffice}/${keys.cloudPub}`]);
+    expect(bgpRetried).toEqual([["10.200.0.2"]]);
     expect(await waitFor(() => ping(office, "10.200.0.2"), { timeoutMs: 3000, what: "tunnel back" })).toBe(
       true,
     );

@@ -360,6 +360,20 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
     this.start();
   }
 
+  /**
+   * An early ConnectRetryTimer_Expires (RFC 4271 §8.2.2 event 9) for a path that just came back
+   * (a WireGuard tunnel re-keyed): in Connect or Active, drop the attempt in progress and connect
+   * again now instead of waiting out the timer; the restarted timer keeps its jitter. Returns
+   * false, doing nothing, in any other state and for a passive peer.
+   */
+  retryConnect(): boolean {
+    const st = this.fsm.state;
+    if (this.config.passive || (st !== "Connect" && st !== "Active")) return false;
+    this.stopTimer("ConnectRetry");
+    this.dispatch({ type: "ConnectRetryTimer_Expires" });
+    return true;
+  }
+
   /** AutomaticStop (e.g. maximum prefixes): Cease with `subcode`, then restart after IdleHold. */
   automaticStop(subcode: number, message?: string): void {
     const data =

@@ -12,8 +12,9 @@
  *  - stale sessions: given `bgpDown` (BGP peers not Established), every 500 ms it reads the
  *    counters of each tunnel peer (with a configured endpoint) that routes one of those peers;
  *    one we keep sending to that stays silent for STALE_SILENCE_MS is reset (`wg set ... remove`
- *    and added back) and one packet is sent to the BGP peer, so a fresh handshake starts now
- *    instead of after WireGuard's own 15 s (a far end that restarted has dropped our keys).
+ *    and added back), the BGP sessions are told to connect again (`onPeerReset`) and one packet
+ *    is sent to the BGP peer, so a fresh handshake starts now instead of after WireGuard's own
+ *    15 s (a far end that restarted has dropped our keys).
  *  - shutdown: `ip link del IF` (wireguard-go exits when its device goes away; it is killed if not).
  *
  * Every command is an argv array through execa (never a shell); `netns` prefixes them with
@@ -69,6 +70,12 @@ export interface WireGuardManagerOptions {
    * them are checked every `staleCheckMs` and reset when their session is stale.
    */
   readonly bgpDown?: () => readonly string[];
+  /**
+   * Called with the BGP peers routed over a tunnel peer right after its session was reset, so
+   * they connect again at once: their SYN waits in WireGuard's queue during the handshake and
+   * goes out the moment it completes, instead of at the next retry.
+   */
+  readonly onPeerReset?: (bgpPeers: readonly string[]) => void;
   /** Stale-session check period while a BGP peer is down (default 500 ms). */
   readonly staleCheckMs?: number;
   /** Receive silence before a reset (default STALE_SILENCE_MS). */
@@ -554,6 +561,11 @@ export class WireGuardManager {
           { tunnel: name, peer: p.publicKey, bgpPeers: addrs, rxBytes: p.rxBytes, txBytes: p.txBytes },
           "WireGuard peer session reset",
         );
+        try {
+          this.opts.onPeerReset?.(addrs);
+        } catch (e) {
+          this.log.warn({ error: this.msg(e) }, "BGP connect retry after a WireGuard reset failed");
+        }
         // One packet through the tunnel starts the handshake now (without persistent keepalive
         // the next one would wait for the BGP connect retry). Not awaited: nothing depends on it.
         void this.exec(["ping", "-n", "-c", "1", "-W", "1", addrs[0]!]).catch(() => undefined);
