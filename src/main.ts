@@ -328,7 +328,6 @@ export async function runDaemon(configPath: string): Promise<number> {
       )
     : undefined;
   log.info({ routerId: cfg.routerId, asn: cfg.asn, peers: cfg.peers.length }, "podgate started");
-  sd.started(cfg.dataplane.convergeTimeout);
 
   return await new Promise<number>((resolve) => {
     let stopping = false;
@@ -362,5 +361,7 @@ export async function runDaemon(configPath: string): Promise<number> {
     process.on("SIGTERM", () => void shutdown("SIGTERM"));
     process.on("SIGINT", () => void shutdown("SIGINT"));
     process.on("SIGHUP", () => void serialReload());
+    // Only now: systemd may send SIGTERM/SIGHUP as soon as it sees READY=1.
+    sd.started(cfg.dataplane.convergeTimeout);
   });
 }
