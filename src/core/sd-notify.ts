@@ -10,8 +10,8 @@
  * addon (native/tcpsock, `sendUnixDatagram`) from this process.
  *
  * Nothing here ever throws into the daemon: without $NOTIFY_SOCKET (not started by systemd, or a
- * Type=simple unit) every call is a no-op; without the addon the first call logs at debug and
- * the rest are no-ops; a failed send is logged (warn once, then debug until a send succeeds).
+ * Type=simple unit) every call is a no-op; without the addon the first call logs once and the
+ * rest are no-ops; a failed send is logged (warn once, then debug until a send succeeds).
  */
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
@@ -64,7 +64,7 @@ export function notify(state: string): boolean {
     if (!a) {
       reportUnusable(
         { socket },
-        "native addon (native/tcpsock, `npm run build:addon`) missing or too old: not notifying systemd",
+        "native addon (native/tcpsock, `npm run build:addon`) missing or too old: cannot send READY=1, a Type=notify start will time out",
       );
       return false;
     }
@@ -81,10 +81,14 @@ export function notify(state: string): boolean {
   }
 }
 
+/**
+ * Logged once, at warn: $NOTIFY_SOCKET is only set when a manager waits for us (systemd for
+ * Type=notify, podman --sdnotify), so it will time the start out — the operator needs the reason.
+ */
 function reportUnusable(fields: Record<string, unknown>, msg: string): void {
   if (reportedUnusable) return;
   reportedUnusable = true;
-  logger?.debug(fields, msg);
+  logger?.warn(fields, msg);
 }
 
 /** CLOCK_MONOTONIC in microseconds, as MONOTONIC_USEC= wants it (libuv's hrtime is CLOCK_MONOTONIC). */

@@ -89,6 +89,8 @@ describe("gateway/podgate.service", () => {
       expect(
         verifyUnit(UNIT.replace("bin/podgate.js run", "bin/podgate-typo.js run")).length,
       ).toBeGreaterThan(0);
+      expect(verifyUnit(UNIT.replace(/^Type=notify$/m, "Type=notfy")).join("\n")).toMatch(/service type/);
+      expect(verifyUnit(UNIT.replace("WatchdogSec=60s", "WatchdogSec=sixty")).length).toBeGreaterThan(0);
     });
   });
 
@@ -110,6 +112,27 @@ describe("gateway/podgate.service", () => {
     expect(one("RestrictAddressFamilies")?.split(/\s+/)).toEqual(
       expect.arrayContaining(["AF_INET", "AF_INET6", "AF_NETLINK", "AF_UNIX"]),
     );
+  });
+
+  it("is Type=notify, and the daemon is the one that notifies (READY=1, watchdog)", () => {
+    expect(one("Type")).toBe("notify");
+    // The daemon sends from its own PID (native addon), never through a helper process.
+    expect(one("NotifyAccess")).toBe("main");
+    // sd_notify is an AF_UNIX datagram: the address family must stay allowed.
+    expect(one("RestrictAddressFamilies")?.split(/\s+/)).toContain("AF_UNIX");
+    // Debian 12 has systemd 252: notify-reload (253) would be refused there; reload stays a SIGHUP.
+    expect(UNIT).not.toMatch(/^Type=notify-reload/m);
+    expect(one("ExecReload")).toMatch(/kill -HUP \$MAINPID/);
+    // Watchdog: long enough that no legitimate event-loop block trips it (worst measured ~2.5 s),
+    // short enough to restart a hung daemon well before BGP hold timers (90-240 s) expire.
+    const watchdog = /^(\d+)s$/.exec(one("WatchdogSec") ?? "");
+    expect(watchdog, "WatchdogSec in seconds").not.toBeNull();
+    expect(Number(watchdog![1])).toBeGreaterThanOrEqual(30);
+    expect(Number(watchdog![1])).toBeLessThanOrEqual(90);
+    // What backs the unit's promise: the daemon creates the notifier (pings WATCHDOG_USEC/2) and
+    // sends READY=1 (exercised for real in test/unit/core/sd-notify-daemon.test.ts).
+    expect(readFileSync(join(ROOT, "src/main.ts"), "utf8")).toMatch(/new SystemdNotifier\(/);
+    expect(readFileSync(join(ROOT, "src/core/sd-notify.ts"), "utf8")).toMatch(/READY=1/);
   });
 
   it("runs what install.sh installs, with commands the CLI knows", () => {

@@ -143,7 +143,7 @@ describe.skipIf(!!skip)("podgate run under NOTIFY_SOCKET", () => {
     await r.waitFor((x) => isReady(x) && x !== ready, "the READY=1 after the reload");
 
     // WATCHDOG_USEC 0.4 s: a ping every 0.2 s, from the daemon.
-    await r.waitFor((x) => r.received.filter((y) => y.text === "WATCHDOG=1").length >= 3, "three pings");
+    await r.waitFor(() => r.received.filter((y) => y.text === "WATCHDOG=1").length >= 3, "three pings");
     expect(new Set(r.received.map((x) => x.pid))).toEqual(new Set([d.proc.pid]));
 
     d.proc.kill("SIGTERM");

@@ -9,7 +9,7 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
-import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { createLogger } from "../../../src/core/log.ts";
 import {
   monotonicUsec,
@@ -180,6 +180,35 @@ describe.skipIf(!!skip)("addon sendUnixDatagram", () => {
     const r = await receiver(name);
     expect(addon().sendUnixDatagram(name, Buffer.from("B=2"))).toBe(3);
     await r.waitFor((d) => d.text === "B=2", "B=2");
+  });
+});
+
+describe("notify() without the addon", () => {
+  it("returns false and says once why (a Type=notify start would time out)", async () => {
+    // A fresh copy of the module whose require of the .node file fails, as on a VM where
+    // `npm run build:addon` failed.
+    vi.resetModules();
+    vi.doMock("node:module", () => ({
+      createRequire: () => () => {
+        throw Object.assign(new Error("Cannot find module tcpsock.node"), { code: "MODULE_NOT_FOUND" });
+      },
+    }));
+    try {
+      const fresh = await import("../../../src/core/sd-notify.ts");
+      const lines: Array<Record<string, unknown>> = [];
+      fresh.setNotifyLogger(capturingLogger(lines));
+      expect(fresh.notify("READY=1")).toBe(false); // no NOTIFY_SOCKET: silent
+      process.env["NOTIFY_SOCKET"] = join(tmp, "never.sock");
+      expect(fresh.notify("READY=1")).toBe(false);
+      expect(fresh.notify("WATCHDOG=1")).toBe(false);
+      await flushLogs();
+      expect(lines.map((l) => [l["level"], l["msg"]])).toEqual([
+        [40, expect.stringMatching(/native addon .* missing or too old: cannot send READY=1/)],
+      ]);
+    } finally {
+      vi.doUnmock("node:module");
+      vi.resetModules();
+    }
   });
 });
 
