@@ -36,13 +36,13 @@ const OCTET: readonly string[] = Array.from({ length: 256 }, (_, i) => String(i)
 const DOT = 46;
 const COLON = 58;
 
-/** Dotted quad in text[start, end) to an unsigned 32-bit value; -1 when it is not exactly a.b.c.d. */
-function parseIpv4Range(text: string, start: number, end: number): number {
+/** Dotted-quad IPv4 text to an unsigned 32-bit value; -1 when it is not exactly a.b.c.d. */
+export function parseIpv4(text: string): number {
   let v = 0;
   let octet = 0;
   let digits = 0;
   let dots = 0;
-  for (let i = start; i < end; i++) {
+  for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c === DOT) {
       if (digits === 0 || dots === 3) return -1;
@@ -61,11 +61,6 @@ function parseIpv4Range(text: string, start: number, end: number): number {
   }
   if (dots !== 3 || digits === 0) return -1;
   return v * 256 + octet;
-}
-
-/** Dotted-quad IPv4 text to an unsigned 32-bit value; -1 when it is not exactly a.b.c.d. */
-export function parseIpv4(text: string): number {
-  return parseIpv4Range(text, 0, text.length);
 }
 
 export function formatIpv4(v: number): string {
@@ -111,7 +106,7 @@ export function parseIpv6Into(text: string, out: Uint8Array, off = 0): boolean {
     if (i < n && text.charCodeAt(i) === DOT) {
       // Embedded IPv4: the last 32 bits, so it ends the text and needs room for two groups.
       if (count > 6) return false;
-      const v4 = parseIpv4Range(text, start, n);
+      const v4 = parseIpv4(text.slice(start));
       if (v4 < 0) return false;
       groups[count++] = v4 >>> 16;
       groups[count++] = v4 & 0xffff;
