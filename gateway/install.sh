@@ -11,7 +11,8 @@ if [ "$(id -u)" -ne 0 ]; then echo "install.sh: run as root" >&2; exit 1; fi
 
 if [ "${1:-}" = "--uninstall" ]; then
   systemctl disable --now podgate.service 2>/dev/null || true
-  rm -f /etc/systemd/system/podgate.service /etc/sysctl.d/99-podgate.conf /etc/iproute2/rt_protos.d/podgate.conf
+  rm -f /etc/systemd/system/podgate.service /etc/sysctl.d/99-podgate.conf /etc/iproute2/rt_protos.d/podgate.conf \
+    /etc/systemd/system/podgate.service.d/no-addon.conf
   systemctl daemon-reload 2>/dev/null || true
   rm -rf "$prefix"
   id podgate >/dev/null 2>&1 && userdel podgate
@@ -26,8 +27,23 @@ install -d -m 0755 "$prefix"
 cp -a "$src/package.json" "$src/package-lock.json" "$src/bin" "$src/src" "$src/docs" "$prefix/"
 [ -d "$src/native" ] && cp -a "$src/native" "$prefix/"
 (cd "$prefix" && npm ci --omit=dev --no-audit --no-fund)
+# The native addon: TCP-MD5/GTSM sockets and sd_notify (the unit is Type=notify). node-gyp is a
+# dev dependency (not installed by --omit=dev): run the pinned version, the latest needs Node 22.
+dropin=/etc/systemd/system/podgate.service.d
+addon_ok=0
 if [ -f "$prefix/native/tcpsock/binding.gyp" ]; then
-  (cd "$prefix" && npx --yes node-gyp rebuild -C native/tcpsock) || echo "warning: TCP-MD5 addon not built; MD5 peers will not work"
+  gyp_version=$(cd "$prefix" && node -p "require('./package.json').devDependencies['node-gyp']")
+  if (cd "$prefix" && npx --yes "node-gyp@$gyp_version" rebuild -C native/tcpsock); then
+    addon_ok=1
+  fi
+fi
+if [ "$addon_ok" -eq 1 ]; then
+  rm -f "$dropin/no-addon.conf"
+else
+  # Without the addon the daemon cannot send READY=1: run as Type=simple rather than time out.
+  echo "warning: native addon not built: TCP-MD5 peers will not work, and the unit runs as Type=simple" >&2
+  install -d -m 0755 "$dropin"
+  printf '[Service]\nType=simple\nWatchdogSec=0\n' > "$dropin/no-addon.conf"
 fi
 if [ ! -f /etc/podgate/podgate.yaml ]; then
   install -m 0640 -o root -g podgate "$src/gateway/podgate.example.yaml" /etc/podgate/podgate.yaml

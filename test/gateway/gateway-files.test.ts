@@ -258,6 +258,18 @@ describe("gateway/install.sh", () => {
     expect(spawnSync("shellcheck", [noisy]).status).not.toBe(0);
   });
 
+  it("builds the addon with the pinned node-gyp (latest needs Node 22) and falls back to Type=simple without it", () => {
+    const pkg = JSON.parse(readFileSync(join(GW, "..", "package.json"), "utf8")) as {
+      devDependencies: Record<string, string>;
+    };
+    expect(pkg.devDependencies["node-gyp"]).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(INSTALL).toContain("devDependencies['node-gyp']");
+    expect(INSTALL).toContain('npx --yes "node-gyp@$gyp_version" rebuild -C native/tcpsock');
+    // Without the addon READY=1 never comes: the drop-in must turn Type=notify and the watchdog off.
+    expect(INSTALL).toContain("printf '[Service]\\nType=simple\\nWatchdogSec=0\\n'");
+    expect(INSTALL).toMatch(/--uninstall[\s\S]*no-addon\.conf/);
+  });
+
   it("is never run by the tests and refuses to run as non-root", () => {
     expect(INSTALL).toMatch(/id -u\)" -ne 0/);
     expect(INSTALL).toMatch(/^set -euo pipefail$/m);
