@@ -9,7 +9,7 @@
  */
 import { networkInterfaces } from "node:os";
 import type { Path } from "../bgp/rib/path.ts";
-import { parseIpv4 } from "../bgp/wire/prefix.ts";
+import { parseIpv4, parsePrefixLength } from "../net/ip.ts";
 import type { KernelNextHop } from "./types.ts";
 
 export type EncapMode = "Always" | "CrossSubnet";
@@ -48,10 +48,10 @@ interface V4Net {
 export function subnetMatcher(cidrs: Iterable<string>): (addr: string) => boolean {
   const nets: V4Net[] = [];
   for (const c of cidrs) {
-    const [a, l] = c.split("/");
-    const v = parseIpv4(a ?? "");
-    const len = Number(l);
-    if (v < 0 || !Number.isInteger(len) || len < 1 || len > 32) continue;
+    const slash = c.indexOf("/");
+    const v = slash < 0 ? -1 : parseIpv4(c.slice(0, slash));
+    const len = slash < 0 ? -1 : parsePrefixLength(c.slice(slash + 1));
+    if (v < 0 || len < 1 || len > 32) continue;
     const mask = len === 32 ? 0xffffffff : ~(0xffffffff >>> len) >>> 0;
     nets.push({ net: (v & mask) >>> 0, mask });
   }
