@@ -173,6 +173,18 @@ export async function runDaemon(configPath: string): Promise<number> {
   for (const w of loaded.warnings) log.warn({ path: w.path, line: w.line }, w.message);
 
   const speaker = new Speaker({ config: cfg, log });
+  // tunnels.staleReset: when a BGP session over a tunnel peer is down and that peer only sends,
+  // reset the WireGuard session and retry BGP at once (docs/wireguard.md, fast recovery).
+  const newWireGuardManager = (c: PodgateConfig) =>
+    new WireGuardManager({
+      log: log.child({ component: "wireguard" }),
+      ...(c.tunnels.staleReset
+        ? {
+            bgpDown: () => bgpPeersDown(speaker.status()),
+            onPeerReset: (addresses: readonly string[]) => speaker.retryConnect(addresses),
+          }
+        : {}),
+    });
   // Type=notify (gateway/podgate.service): READY=1 once started and synced, watchdog pings.
   const sd = new SystemdNotifier(() => peerStatusLine(speaker.status().peers), log);
   // The file's config and the cluster as last read from the API; the speaker runs their merge.
@@ -188,11 +200,7 @@ export async function runDaemon(configPath: string): Promise<number> {
       speaker.reconfigure(effectiveConfig(base, cluster));
       if (kernel) await ipip.apply(base, kernel, kernelSnapshot(speaker));
       if (base.tunnels.wireguard.length > 0 || wg) {
-        wg ??= new WireGuardManager({
-          log: log.child({ component: "wireguard" }),
-          bgpDown: () => bgpPeersDown(speaker.status()),
-          onPeerReset: (addresses) => speaker.retryConnect(addresses),
-        });
+        wg ??= newWireGuardManager(base);
         try {
           await wg.apply(wireGuardDesiredFromConfig(base.tunnels));
         } catch (e) {
@@ -243,11 +251,7 @@ export async function runDaemon(configPath: string): Promise<number> {
   // WireGuard tunnels before the speaker: BGP to the other gateway runs over them.
   let wg: WireGuardManager | undefined;
   if (cfg.tunnels.wireguard.length > 0) {
-    wg = new WireGuardManager({
-      log: log.child({ component: "wireguard" }),
-      bgpDown: () => bgpPeersDown(speaker.status()),
-      onPeerReset: (addresses) => speaker.retryConnect(addresses),
-    });
+    wg = newWireGuardManager(cfg);
     try {
       await wg.apply(wireGuardDesiredFromConfig(cfg.tunnels));
     } catch (e) {

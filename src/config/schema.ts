@@ -1048,6 +1048,12 @@ export const configSchema: ObjectNode = {
           description:
             "A WireGuard peer is reported down when nothing (handshake, or received data/keepalive) was seen from it for this long. WireGuard re-handshakes every 120 s while traffic flows.",
         },
+        staleReset: {
+          kind: "boolean",
+          default: true,
+          description:
+            "Fast recovery after the far gateway restarts: while a BGP session routed over a WireGuard peer with an endpoint is down and that peer sends but hears nothing for 1.5 s, reset its session (`wg set` remove + re-add, same settings), trigger a handshake and retry BGP at once, instead of waiting for WireGuard's 15 s rekey. Read at start. The environment variable PODGATE_WG_STALE_RESET=off also turns it off.",
+        },
         wireguard: {
           kind: "array",
           items: wgInterfaceNode,

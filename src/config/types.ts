@@ -138,6 +138,8 @@ export interface TunnelsConfig {
   /** Seconds without a handshake or received data before a peer is reported down. */
   readonly handshakeTimeout: number;
   readonly wireguard: readonly WireGuardConfig[];
+  /** Reset a WireGuard peer's stale session (and retry BGP) while a BGP session over it is down. */
+  readonly staleReset: boolean;
   /** IPIP toward Calico nodes (absent: off). */
   readonly ipip?: IpipConfig;
 }

@@ -75,7 +75,7 @@ describe("minimal config", () => {
         convergeTimeout: 120,
       },
       kubernetes: { enabled: false, peers: true, staticRoutes: true },
-      tunnels: { handshakeTimeout: 180, wireguard: [] },
+      tunnels: { handshakeTimeout: 180, staleReset: true, wireguard: [] },
       log: { level: "info" },
       defaults: { holdTime: 90, connectRetryTime: 5 },
       peers: [
@@ -396,6 +396,7 @@ ${extra}`,
     const cfg = parseConfig(text(), "t.yaml", { baseDir: dir });
     expect(cfg.tunnels).toEqual({
       handshakeTimeout: 180,
+      staleReset: true,
       wireguard: [
         {
           name: "wg-office",
@@ -489,5 +490,12 @@ describe("tunnels.ipip", () => {
     expect(errorText(`${MINIMAL}tunnels:\n  ipip:\n    local: 192.0.2.1\n    mode: Sometimes\n`)).toMatch(
       /tunnels\.ipip\.mode[\s\S]*CrossSubnet/,
     );
+  });
+});
+
+describe("tunnels.staleReset", () => {
+  it("defaults to on and can be turned off", () => {
+    expect(parseConfig(MINIMAL, "t.yaml").tunnels.staleReset).toBe(true);
+    expect(parseConfig(`${MINIMAL}tunnels:\n  staleReset: false\n`, "t.yaml").tunnels.staleReset).toBe(false);
   });
 });
