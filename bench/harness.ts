@@ -90,6 +90,21 @@ export interface TargetOptions {
   exportAll: boolean;
   /** podgate only: write a V8 CPU profile to this directory. */
   cpuProfDir?: string;
+  /** podgate only: serve Prometheus metrics on METRICS_ADDRESS in the target namespace (heap, lag). */
+  metrics?: boolean;
+}
+
+/** Where the podgate target serves /metrics when TargetOptions.metrics is set (inside `tgt`). */
+export const METRICS_ADDRESS = "127.0.0.1:9179";
+
+/** Unlabelled samples of a Prometheus text page (`name value`), e.g. nodejs_heap_size_used_bytes. */
+export function parsePromUnlabelled(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of text.split("\n")) {
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*) (\S+)$/.exec(line);
+    if (m) out.set(m[1]!, Number(m[2]));
+  }
+  return out;
 }
 
 /** One BGP daemon under test. */
@@ -134,6 +149,7 @@ export class PodgateTarget implements Target {
       "dataplane: { enabled: false }",
       "log: { level: warn }",
       `defaults: { holdTime: ${this.o.hold} }`,
+      ...(this.o.metrics ? [`metrics: { enabled: true, address: "${METRICS_ADDRESS}" }`] : []),
       "peers:",
     ];
     for (const a of neighbors(this.o.sessions)) {
@@ -183,6 +199,22 @@ export class PodgateTarget implements Target {
 
   log(): string {
     return this.proc?.log() ?? "";
+  }
+
+  /**
+   * One /metrics scrape (needs TargetOptions.metrics), unlabelled samples only. prom-client's
+   * nodejs_eventloop_lag_* histogram is reset by each scrape, so those cover the time since
+   * the previous scrape.
+   */
+  async scrape(): Promise<Map<string, number>> {
+    const out = await this.b.tgt.run([
+      "curl",
+      "-sf",
+      "--max-time",
+      "10",
+      `http://${METRICS_ADDRESS}/metrics`,
+    ]);
+    return parsePromUnlabelled(out);
   }
 
   async stop(): Promise<void> {

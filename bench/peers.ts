@@ -19,8 +19,11 @@
  *   sudo npx tsx bench/peers.ts converge [--sessions 250 --prefixes 40] [--targets podgate,bird]
  *   sudo npx tsx bench/peers.ts soak [--sessions 1000 --prefixes 10 --soak-seconds 120] [--cpu-prof DIR]
  */
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
+import type { StatusJson } from "../src/api/types.ts";
 import { nowMs } from "./gen.ts";
 import {
   cpuSeconds,
@@ -153,6 +156,43 @@ export function convergeTable(results: readonly ConvergeResult[]): string {
   );
 }
 
+/** One point of the soak's time series (every --sample-seconds, plus one when a session drops). */
+export interface SoakSample {
+  /** Seconds since the soak window started. */
+  t: number;
+  /** Taken because a session went down (not on the regular schedule). */
+  atDrop?: boolean;
+  rssMiB: number;
+  /** From podgate's /metrics (prom-client process metrics). */
+  heapUsedMiB?: number;
+  heapTotalMiB?: number;
+  externalMiB?: number;
+  /** Event-loop delay since the previous sample (prom-client resets its histogram per scrape). */
+  lagP99Ms?: number;
+  lagMaxMs?: number;
+  /** Slowest control-API answer since the previous sample. */
+  apiMaxMs: number;
+  /** CPU of the daemon since the previous sample, % of one core. */
+  cpuPercent: number;
+  /** Time the daemon's main thread spent runnable but waiting for a CPU (schedstat), % of wall. */
+  runQueuePercent: number;
+  /** 1-minute load average of the machine. */
+  load1: number;
+  established: number;
+  /** Sum over peers of their state-transition counts and of their distinct (from,to) pairs. */
+  transitions: number;
+  transitionPairs: number;
+}
+
+/** A session seen leaving Established during the soak, with podgate's view of it. */
+export interface SoakDrop {
+  t: number;
+  address: string;
+  state: string;
+  info: string;
+  lastError?: string;
+}
+
 export interface SoakResult {
   target: TargetName;
   sessions: number;
@@ -171,6 +211,16 @@ export interface SoakResult {
   maxKeepaliveGapMs: number;
   cpuPercent: number;
   rssKiB: number;
+  /** `uptime`'s load averages (1, 5, 15 min) when the soak window started and ended. */
+  loadStart?: string;
+  loadEnd?: string;
+  samples?: SoakSample[];
+  /** Least-squares slope over the samples from t ≥ 60 s (MiB/min): a leak is a steady climb. */
+  rssSlopeMiBPerMin?: number;
+  heapSlopeMiBPerMin?: number;
+  drops?: SoakDrop[];
+  /** Generator-side "down" events, seconds since the soak window started. */
+  genDownAt?: number[];
   error?: string;
 }
 
@@ -179,18 +229,61 @@ function pct(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
+/** Least-squares slope of y over x (units of y per unit of x); NaN with fewer than 3 points. */
+export function slope(points: readonly (readonly [number, number])[]): number {
+  const n = points.length;
+  if (n < 3) return Number.NaN;
+  let sx = 0;
+  let sy = 0;
+  for (const [x, y] of points) {
+    sx += x;
+    sy += y;
+  }
+  const mx = sx / n;
+  const my = sy / n;
+  let num = 0;
+  let den = 0;
+  for (const [x, y] of points) {
+    num += (x - mx) * (y - my);
+    den += (x - mx) * (x - mx);
+  }
+  return den === 0 ? Number.NaN : num / den;
+}
+
+function loadAvg(): string {
+  try {
+    return readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
+  } catch {
+    return "?";
+  }
+}
+
+/** Nanoseconds the process's main thread has waited on a run queue (/proc/<pid>/schedstat field 2). */
+function runQueueNs(pid: number): number {
+  try {
+    return Number(readFileSync(`/proc/${pid}/schedstat`, "utf8").split(" ")[1]);
+  } catch {
+    return 0;
+  }
+}
+
+const MiB = 1024 * 1024;
+
 export async function runSoak(opts: {
   sessions: number;
   prefixes: number;
   seconds: number;
   targets: TargetName[];
   cpuProfDir?: string;
+  /** Memory/lag sample interval (s); 30 by default. */
+  sampleSeconds?: number;
   log?: (s: string) => void;
 }): Promise<SoakResult[]> {
   const log = opts.log ?? ((s: string) => console.error(s));
   const S = opts.sessions;
   const P = opts.prefixes;
   const HOLD = 9;
+  const sampleMs = (opts.sampleSeconds ?? 30) * 1000;
   const b = await makeLab("bench-soak", S);
   const results: SoakResult[] = [];
   try {
@@ -201,6 +294,7 @@ export async function runSoak(opts: {
         hold: HOLD,
         exportAll: false,
         cpuProfDir: opts.cpuProfDir,
+        metrics: name === "podgate",
       });
       const gen = new GenProcess(b, { sessions: S, prefixes: P, workload: "calico", hold: HOLD });
       const r: SoakResult = {
@@ -229,31 +323,119 @@ export async function runSoak(opts: {
         const downBefore = gen.count("down");
         const pid = target.pid();
         const cpu0 = cpuSeconds(pid);
+        r.loadStart = loadAvg();
+        log(`  soak window starts, load ${r.loadStart}`);
         const start = Date.now();
+        const startNow = nowMs();
         const samples: number[] = [];
+        const series: SoakSample[] = [];
+        const drops: SoakDrop[] = [];
+        const dropped = new Set<string>();
+        let winApiMax = 0;
+        let winT = Date.now();
+        let winCpu = cpu0;
+        let winRq = runQueueNs(pid);
+        let lastStatus: StatusJson | undefined;
+        let nextSample = start;
+        const takeSample = async (atDrop: boolean): Promise<void> => {
+          const now = Date.now();
+          const cpu = cpuSeconds(pid);
+          const rq = runQueueNs(pid);
+          const wall = Math.max(1, now - winT);
+          const x: SoakSample = {
+            t: Math.round((now - start) / 100) / 10,
+            rssMiB: rssKiB(pid) / 1024,
+            apiMaxMs: winApiMax,
+            cpuPercent: ((cpu - winCpu) * 1000 * 100) / wall,
+            runQueuePercent: ((rq - winRq) / 1e6 / wall) * 100,
+            load1: Number(loadAvg().split(" ")[0]),
+            established: 0,
+            transitions: 0,
+            transitionPairs: 0,
+          };
+          if (atDrop) x.atDrop = true;
+          if (target instanceof PodgateTarget) {
+            try {
+              const m = await target.scrape();
+              const get = (k: string) => m.get(k);
+              const mib = (k: string) => (get(k) === undefined ? undefined : get(k)! / MiB);
+              const ms = (k: string) => (get(k) === undefined ? undefined : get(k)! * 1000);
+              x.heapUsedMiB = mib("nodejs_heap_size_used_bytes");
+              x.heapTotalMiB = mib("nodejs_heap_size_total_bytes");
+              x.externalMiB = mib("nodejs_external_memory_bytes");
+              x.lagP99Ms = ms("nodejs_eventloop_lag_p99_seconds");
+              x.lagMaxMs = ms("nodejs_eventloop_lag_max_seconds");
+            } catch (e) {
+              log(`  metrics scrape failed: ${e instanceof Error ? e.message : String(e)}`);
+            }
+            const st = lastStatus ?? (await target.status());
+            for (const p of st.peers) {
+              if (p.state === "Established") x.established++;
+              for (const tr of p.stateTransitions ?? []) {
+                x.transitions += tr.count;
+                x.transitionPairs++;
+              }
+            }
+          } else {
+            x.established = await target.established();
+          }
+          series.push(x);
+          log(
+            `  t=${x.t}s rss=${x.rssMiB.toFixed(1)} heapUsed=${x.heapUsedMiB?.toFixed(1)} lagMax=${x.lagMaxMs?.toFixed(1)} apiMax=${x.apiMaxMs.toFixed(1)} cpu=${x.cpuPercent.toFixed(1)}% rq=${x.runQueuePercent.toFixed(1)}% load=${x.load1} est=${x.established} tr=${x.transitions}/${x.transitionPairs}${atDrop ? " (drop)" : ""}`,
+          );
+          winApiMax = 0;
+          winT = now;
+          winCpu = cpu;
+          winRq = rq;
+        };
         while (Date.now() - start < opts.seconds * 1000) {
+          if (Date.now() >= nextSample) {
+            await takeSample(false);
+            nextSample += sampleMs;
+          }
           if (target instanceof PodgateTarget) {
             const a = performance.now();
             const s = await target.status();
-            samples.push(performance.now() - a);
-            const est = s.peers.filter((p) => p.state === "Established").length;
-            if (est !== S)
-              throw new Error(`only ${est}/${S} Established after ${(Date.now() - start) / 1000} s`);
+            const dt = performance.now() - a;
+            samples.push(dt);
+            winApiMax = Math.max(winApiMax, dt);
+            lastStatus = s;
+            const gone = s.peers.filter((p) => p.state !== "Established" && !dropped.has(p.address));
+            if (gone.length > 0) {
+              const t = (Date.now() - start) / 1000;
+              for (const p of gone) {
+                dropped.add(p.address);
+                drops.push({ t, address: p.address, state: p.state, info: p.info, lastError: p.lastError });
+              }
+              log(
+                `  t=${t}s: ${gone.length} session(s) left Established: ${gone
+                  .slice(0, 5)
+                  .map((p) => `${p.address} ${p.state} ${p.lastError ?? p.info}`)
+                  .join("; ")}`,
+              );
+              await takeSample(true);
+            }
             await sleep(250);
           } else {
             const est = await target.established();
             if (est !== S)
-              throw new Error(`only ${est}/${S} Established after ${(Date.now() - start) / 1000} s`);
+              drops.push({ t: (Date.now() - start) / 1000, address: "?", state: `${est}/${S}`, info: "" });
             await sleep(2000);
           }
         }
+        await takeSample(false);
         const elapsed = (Date.now() - start) / 1000;
+        r.loadEnd = loadAvg();
+        log(`  soak window ends, load ${r.loadEnd}`);
         r.cpuPercent = ((cpuSeconds(pid) - cpu0) / elapsed) * 100;
         r.rssKiB = rssKiB(pid);
         const st = await gen.stats();
         r.maxKeepaliveGapMs = Number(st["maxGapMs"]);
         r.sessionsDown = gen.count("down") - downBefore;
         r.notifications = gen.count("notification");
+        r.genDownAt = gen.events
+          .filter((e) => e.ev === "down" && e.t >= startNow)
+          .map((e) => Math.round((e.t - startNow) / 100) / 10);
         if (samples.length > 0) {
           samples.sort((x, y) => x - y);
           r.apiSamples = samples.length;
@@ -266,7 +448,22 @@ export async function runSoak(opts: {
           r.eventLoopLagP99Ms = x["eventLoopLagP99Ms"];
           r.eventLoopLagMaxMs = x["eventLoopLagMaxMs"];
         }
-        r.stable = r.sessionsDown === 0 && r.notifications === 0 && Number(st["established"]) === S;
+        r.samples = series;
+        r.drops = drops;
+        const late = series.filter((x) => !x.atDrop && x.t >= 60);
+        r.rssSlopeMiBPerMin = slope(late.map((x) => [x.t / 60, x.rssMiB] as const));
+        const heap = late.filter((x) => x.heapUsedMiB !== undefined);
+        r.heapSlopeMiBPerMin = slope(heap.map((x) => [x.t / 60, x.heapUsedMiB!] as const));
+        r.stable =
+          r.sessionsDown === 0 &&
+          r.notifications === 0 &&
+          drops.length === 0 &&
+          Number(st["established"]) === S;
+        if (!r.stable && target instanceof PodgateTarget) {
+          const keep = join(tmpdir(), `podgate-soak-${process.pid}.log`);
+          writeFileSync(keep, target.log());
+          log(`  podgate log kept in ${keep}`);
+        }
       } catch (e) {
         r.error = e instanceof Error ? e.message : String(e);
         r.sessionsDown = gen.count("down");
@@ -323,6 +520,56 @@ export function soakTable(results: readonly SoakResult[]): string {
   );
 }
 
+/** The soak's time series (memory, per-window lag, CPU, run-queue wait, transitions) and slopes. */
+export function soakSeriesTable(r: SoakResult): string {
+  const f = (x: number | undefined, d = 1) => (x === undefined || Number.isNaN(x) ? "n/a" : x.toFixed(d));
+  const table = mdTable(
+    [
+      "t (s)",
+      "RSS (MiB)",
+      "heapUsed (MiB)",
+      "heapTotal (MiB)",
+      "external (MiB)",
+      "lag p99 / max (ms)",
+      "API max (ms)",
+      "CPU %",
+      "run-queue wait %",
+      "load 1m",
+      "Established",
+      "transitions (count / pairs)",
+    ],
+    (r.samples ?? []).map((x) => [
+      `${f(x.t, 0)}${x.atDrop ? " (drop)" : ""}`,
+      f(x.rssMiB),
+      f(x.heapUsedMiB),
+      f(x.heapTotalMiB),
+      f(x.externalMiB),
+      `${f(x.lagP99Ms)} / ${f(x.lagMaxMs)}`,
+      f(x.apiMaxMs),
+      f(x.cpuPercent),
+      f(x.runQueuePercent),
+      f(x.load1, 2),
+      String(x.established),
+      `${x.transitions} / ${x.transitionPairs}`,
+    ]),
+  );
+  const lines = [
+    `${r.target}: load (1/5/15 min) at start ${r.loadStart ?? "?"}, at end ${r.loadEnd ?? "?"}`,
+    `slope from t ≥ 60 s: RSS ${f(r.rssSlopeMiBPerMin, 2)} MiB/min, heapUsed ${f(r.heapSlopeMiBPerMin, 2)} MiB/min`,
+  ];
+  if (r.drops && r.drops.length > 0) {
+    lines.push(
+      `drops (${r.drops.length}): ${r.drops
+        .slice(0, 10)
+        .map((d) => `t=${d.t}s ${d.address} ${d.state} ${d.lastError ?? d.info}`)
+        .join("; ")}`,
+    );
+  }
+  if (r.genDownAt && r.genDownAt.length > 0)
+    lines.push(`generator saw ${r.genDownAt.length} down at t = ${r.genDownAt.slice(0, 20).join(", ")} s`);
+  return `${table}\n\n${lines.join("\n")}`;
+}
+
 async function main(): Promise<void> {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
@@ -332,6 +579,7 @@ async function main(): Promise<void> {
       targets: { type: "string", default: "podgate,bird" },
       "soak-targets": { type: "string", default: "podgate" },
       "soak-seconds": { type: "string", default: "120" },
+      "sample-seconds": { type: "string", default: "30" },
       "no-export": { type: "boolean", default: false },
       "cpu-prof": { type: "string" },
       json: { type: "string" },
@@ -354,8 +602,10 @@ async function main(): Promise<void> {
       seconds: Number(values["soak-seconds"]),
       targets: values["soak-targets"]!.split(",") as TargetName[],
       cpuProfDir: values["cpu-prof"],
+      sampleSeconds: Number(values["sample-seconds"]),
     });
     console.log(soakTable(res));
+    for (const r of res) console.log(`\n${soakSeriesTable(r)}`);
     if (values.json) writeFileSync(values.json, JSON.stringify(res, null, 2));
   } else {
     throw new Error(`unknown mode ${mode} (converge | soak)`);
