@@ -334,18 +334,16 @@ function active(s: FsmSnapshot, e: FsmEvent): FsmResult {
   }
 }
 
-function openSent(s: FsmSnapshot, e: FsmEvent): FsmResult {
+/**
+ * ManualStop (event 2), AutomaticStop (8) and HoldTimer_Expires (10) once an OPEN is out: the
+ * same in OpenSent, OpenConfirm and Established (RFC 4271 §8.2.2) — NOTIFICATION, release,
+ * Idle; only a manual stop zeroes the ConnectRetryCounter.
+ */
+function sessionStop(
+  s: FsmSnapshot,
+  e: Extract<FsmEvent, { type: "ManualStop" | "AutomaticStop" | "HoldTimer_Expires" }>,
+): FsmResult {
   switch (e.type) {
-    case "ManualStart":
-    case "AutomaticStart":
-    case "ManualStart_with_PassiveTcpEstablishment":
-    case "AutomaticStart_with_PassiveTcpEstablishment":
-    case "StableTimer_Expires":
-    // Events 14, 16, 17: a second connection is collision tracking, done by the driver.
-    case "TcpConnection_Valid":
-    case "Tcp_CR_Acked":
-    case "TcpConnectionConfirmed":
-      return same(s);
     case "ManualStop":
       return toIdle(s, {
         send: cease(e.subcode ?? CeaseSubcode.ADMINISTRATIVE_SHUTDOWN, e.data),
@@ -359,6 +357,25 @@ function openSent(s: FsmSnapshot, e: FsmEvent): FsmResult {
       });
     case "HoldTimer_Expires":
       return toIdle(s, { send: HOLD_TIMER_EXPIRED, counter: "increment" });
+  }
+}
+
+function openSent(s: FsmSnapshot, e: FsmEvent): FsmResult {
+  switch (e.type) {
+    case "ManualStart":
+    case "AutomaticStart":
+    case "ManualStart_with_PassiveTcpEstablishment":
+    case "AutomaticStart_with_PassiveTcpEstablishment":
+    case "StableTimer_Expires":
+    // Events 14, 16, 17: a second connection is collision tracking, done by the driver.
+    case "TcpConnection_Valid":
+    case "Tcp_CR_Acked":
+    case "TcpConnectionConfirmed":
+      return same(s);
+    case "ManualStop":
+    case "AutomaticStop":
+    case "HoldTimer_Expires":
+      return sessionStop(s, e);
     case "TcpConnectionFails":
       // Close, restart ConnectRetry, keep listening: Active.
       return backToActive(s);
@@ -396,18 +413,9 @@ function openConfirm(s: FsmSnapshot, e: FsmEvent): FsmResult {
     case "TcpConnectionConfirmed":
       return same(s);
     case "ManualStop":
-      return toIdle(s, {
-        send: cease(e.subcode ?? CeaseSubcode.ADMINISTRATIVE_SHUTDOWN, e.data),
-        counter: "zero",
-        manual: true,
-      });
     case "AutomaticStop":
-      return toIdle(s, {
-        send: cease(e.subcode ?? CeaseSubcode.ADMINISTRATIVE_RESET, e.data),
-        counter: "increment",
-      });
     case "HoldTimer_Expires":
-      return toIdle(s, { send: HOLD_TIMER_EXPIRED, counter: "increment" });
+      return sessionStop(s, e);
     case "KeepaliveTimer_Expires":
       return { next: s, actions: [{ kind: "send-keepalive" }, start("Keepalive", s.keepaliveTime)] };
     case "TcpConnectionFails":
@@ -441,18 +449,9 @@ function established(s: FsmSnapshot, e: FsmEvent): FsmResult {
     case "TcpConnectionConfirmed":
       return same(s);
     case "ManualStop":
-      return toIdle(s, {
-        send: cease(e.subcode ?? CeaseSubcode.ADMINISTRATIVE_SHUTDOWN, e.data),
-        counter: "zero",
-        manual: true,
-      });
     case "AutomaticStop":
-      return toIdle(s, {
-        send: cease(e.subcode ?? CeaseSubcode.ADMINISTRATIVE_RESET, e.data),
-        counter: "increment",
-      });
     case "HoldTimer_Expires":
-      return toIdle(s, { send: HOLD_TIMER_EXPIRED, counter: "increment" });
+      return sessionStop(s, e);
     case "KeepaliveTimer_Expires":
       return { next: s, actions: [{ kind: "send-keepalive" }, start("Keepalive", s.keepaliveTime)] };
     case "StableTimer_Expires":
