@@ -263,6 +263,8 @@ export interface CalicoNodeOptions {
   host: Host;
   /** The node's address (router id and session source). */
   nodeIp: string;
+  /** The node's IPv6 address: the session source toward IPv6 peers (dual-stack nodes). */
+  nodeIp6?: string;
   /** Peers: other nodes (mesh) and external peers such as the gateway. */
   peers: Array<{ address: string; asn?: number; password?: string; meshNode?: boolean }>;
   /** /26 blocks affine to this node: installed as blackholes and exported. */
@@ -290,7 +292,7 @@ export function calicoNode(o: CalicoNodeOptions): BirdDaemon {
     neighbors: o.peers.map((p) => ({
       address: p.address,
       asn: p.asn ?? asn,
-      localAddress: o.nodeIp,
+      localAddress: p.address.includes(":") && o.nodeIp6 ? o.nodeIp6 : o.nodeIp,
       multihop: !p.meshNode,
       addPath: true,
       ...(p.password ? { password: p.password } : {}),
