@@ -6,14 +6,15 @@
  *
  * What calico-node's BIRD exports (docs/discovery.md "Route audit", shared field notes): every
  * block affine to the node in state confirmed (or unset), /32s borrowed inside an enabled pool,
- * the service CIDRs, nothing of a pool with `disableBGPExport`; toward an iBGP peer with the node
+ * the service CIDRs (serviceClusterIPs, and the serviceExternalIPs / serviceLoadBalancerIPs ranges
+ * with the /32s inside them), nothing of a pool with `disableBGPExport`; toward an iBGP peer with the node
  * as next hop, toward an eBGP peer with the SENDING node as next hop for everything unless the
  * BGPPeer says `nextHopMode: Keep`. Each finding has a stable `code` scripts may match on.
  */
 import type { PeerStatus, RouteJson } from "../api/types.ts";
 import { renderTable } from "../cli/table.ts";
 import { type Cidr, canonicalCidr, compareCidrText, containsCidr, parseAddr, parseCidr } from "./cidr.ts";
-import type { ClusterState, NodeState, PeerState, PoolState } from "./model.ts";
+import { type ClusterState, type NodeState, type PeerState, type PoolState, serviceRanges } from "./model.ts";
 import { parseSelector } from "./selector.ts";
 
 export type AuditSeverity = "error" | "warning" | "info";
@@ -404,7 +405,9 @@ export function audit(
 
   // ---- unexpected-prefix
   const podCidrs = state.podCIDRs.map((c) => parseCidr(c)).filter((c): c is Cidr => !!c);
-  const svcCidrs = state.serviceCIDRs.map((c) => parseCidr(c)).filter((c): c is Cidr => !!c);
+  // ClusterIP ranges and the external / LoadBalancer ranges Calico advertises (BGPConfiguration).
+  const svcRanges = serviceRanges(state);
+  const svcCidrs = svcRanges.map((c) => parseCidr(c)).filter((c): c is Cidr => !!c);
   const allBlocks = state.nodes.flatMap((n) => n.blocks.map((b) => parseCidr(b.cidr)!));
   const unexpected = new Map<string, (RouteJson & { canon: string })[]>();
   for (const r of ix.clusterRoutes) {
@@ -437,10 +440,10 @@ export function audit(
       what: `${prefix} is learned from ${list(senders)} (next hop ${list([...new Set(rs.map((r) => r.nextHop))])})`,
       why: inPod
         ? `it lies inside pool ${pool?.cidr ?? "?"} but no BlockAffinity covers it: its node was deleted or the affinity released while BIRD still exports it`
-        : `it lies inside no enabled IP pool (${state.podCIDRs.join(", ") || "none"}) and no service CIDR (${state.serviceCIDRs.join(", ") || "none"})${pool ? `; pool ${pool.name} holding it is disabled` : ""}`,
+        : `it lies inside no enabled IP pool (${state.podCIDRs.join(", ") || "none"}) and no service range (${svcRanges.join(", ") || "none"})${pool ? `; pool ${pool.name} holding it is disabled` : ""}`,
       fix: inPod
         ? "Run `calicoctl ipam check` and release the leaked block (`calicoctl ipam release --from-report=<report>`)."
-        : `Find what exports it on ${senderNode ? senderNode.name : senders[0]} (a BGPFilter, extra BIRD config, a service external/LoadBalancer range); if it is a service range, add it to \`cluster.serviceCIDRs\` in podgate's config.`,
+        : `Find what exports it on ${senderNode ? senderNode.name : senders[0]} (a BGPFilter, extra BIRD config, a service IP range missing from BGPConfiguration default); if it is a service range, list it in BGPConfiguration \`serviceExternalIPs\` / \`serviceLoadBalancerIPs\` or in \`cluster.serviceCIDRs\` in podgate's config.`,
       prefix,
       ...(senderNode ? { node: senderNode.name } : {}),
       peer: senders[0]!,

@@ -21,8 +21,8 @@ export interface DiscoveryIo {
 
 export const DISCOVER_USAGE = `usage: podgate discover [--kubeconfig FILE] [--json] [--node-selector S] [--route-reflectors S]
 
-Lists nodes, IP pools, blocks per node, AS, service CIDRs, mesh, existing BGPPeers once (no watch),
-and what podgate would do with them (BGP peers, static routes).
+Lists nodes, IP pools, blocks per node, AS, service CIDRs and external/LoadBalancer ranges, mesh,
+existing BGPPeers once (no watch), and what podgate would do with them (BGP peers, static routes).
 `;
 
 export const RENDER_CALICO_USAGE = `usage: podgate render calico --gateway-ip IP [options]
@@ -60,6 +60,12 @@ function formatState(
     none: "unknown",
   }[s.serviceCIDRsSource];
   lines.push(`Service CIDRs (${svcSrc}): ${s.serviceCIDRs.join(", ") || "-"}`);
+  if (s.serviceExternalCIDRs.length > 0)
+    lines.push(
+      `Service external/LoadBalancer ranges (BGPConfiguration): ${s.serviceExternalCIDRs
+        .map((e) => `${e.cidr} (${e.sources.join(", ")})`)
+        .join(", ")}`,
+    );
   if (s.cni === "calico")
     lines.push(
       `Block size: IPv4 /${s.blockSize.v4.min}${s.blockSize.v4.max !== s.blockSize.v4.min ? `../${s.blockSize.v4.max}` : ""}, IPv6 /${s.blockSize.v6.min}${s.blockSize.v6.max !== s.blockSize.v6.min ? `../${s.blockSize.v6.max}` : ""}`,
@@ -126,7 +132,9 @@ function formatState(
   );
   lines.push(`Static routes (fallback / non-BGP): ${routes.length}`);
   for (const r of routes)
-    lines.push(`  ${r.prefix} via ${r.nextHops.join(", ")}${r.node ? ` (${r.node})` : ""}`);
+    lines.push(
+      `  ${r.prefix} via ${r.nextHops.join(", ")}${r.node ? ` (${r.node})` : r.kind === "service-external" ? " (external/LoadBalancer range)" : ""}`,
+    );
   if (notServed.length > 0) lines.push("", `Not served by this API server: ${notServed.join(", ")}`);
   if (s.warnings.length > 0) {
     lines.push("", "Warnings:");

@@ -10,12 +10,15 @@
  *   (`timeoutSeconds`, like client-go) and ask for BOOKMARKs to keep the resourceVersion fresh;
  * - Calico CRDs and ServiceCIDR are optional: 404 means "not installed" (state `not-served`,
  *   its objects count as none, checked again slowly, logged once), not an error to shout about;
+ *   ServiceCIDR is read as networking.k8s.io/v1 (Kubernetes >= 1.33) AND v1beta1 (1.31-1.32 with
+ *   MultiCIDRServiceAllocator): the same objects under two versions, the model takes one;
  * - while the API server is unreachable the informers' caches are kept as they are: the
  *   cluster did not change because the API blinked, so nothing is withdrawn. `status()` says
  *   whether the connection is healthy and how old the last event is.
  *
  * Subscribers get the derived ClusterState (debounced, deduplicated) only once every resource
  * has listed once (or is known not to be served), so a half-listed cluster never looks empty.
+ * The state's warnings (guessed service range, bad entries) are logged once each while they last.
  */
 import {
   CoreV1Api,
@@ -25,9 +28,11 @@ import {
   type KubernetesObject,
   ListWatch,
   NetworkingV1Api,
+  NetworkingV1beta1Api,
   Watch,
 } from "@kubernetes/client-node";
 import type { Logger } from "../core/log.ts";
+import { warnOnce } from "./merge.ts";
 import {
   type ClusterObjects,
   type ClusterState,
@@ -88,6 +93,17 @@ export const RESOURCE_SPECS: readonly ResourceSpec[] = [
     optional: true,
     list: (kc) =>
       kc.makeApiClient(NetworkingV1Api).listServiceCIDR() as Promise<KubernetesListObject<KubernetesObject>>,
+  },
+  {
+    // Older clusters serve ServiceCIDR only as v1beta1; a cluster serving both has the same
+    // objects under both, and deriveClusterState uses v1 whenever it has any (no double count).
+    key: "serviceCIDRsV1beta1",
+    path: "/apis/networking.k8s.io/v1beta1/servicecidrs",
+    optional: true,
+    list: (kc) =>
+      kc.makeApiClient(NetworkingV1beta1Api).listServiceCIDR() as Promise<
+        KubernetesListObject<KubernetesObject>
+      >,
   },
   calico("ipPools", "ippools"),
   calico("blockAffinities", "blockaffinities"),
@@ -445,10 +461,12 @@ export class ClusterWatcher {
   private lastEventAtMs: number | undefined;
   private syncWaiters: (() => void)[] = [];
   private started = false;
+  private readonly logWarnings: (messages: readonly string[]) => void;
 
   constructor(opts: ClusterWatcherOptions = {}) {
     const kc = opts.kubeConfig ?? loadKubeConfig(opts.kubeconfigPath);
     this.log = opts.log;
+    this.logWarnings = warnOnce((warning) => this.log?.warn({ warning }, "discovery: cluster warning"));
     this.debounceMs = opts.debounceMs ?? 200;
     const timing = {
       initialBackoffMs: opts.initialBackoffMs ?? 500,
@@ -559,6 +577,7 @@ export class ClusterWatcher {
     const key = JSON.stringify(state);
     if (key === this.lastEmitted) return;
     this.lastEmitted = key;
+    this.logWarnings(state.warnings);
     for (const l of this.listeners) {
       try {
         l(state, objects);

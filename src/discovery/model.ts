@@ -51,7 +51,14 @@ export interface ClusterObjects {
   nodes: readonly KubeObject[];
   /** The `kubernetes` Service in `default` (its ClusterIP hints at the service range). */
   services: readonly KubeObject[];
+  /** ServiceCIDR objects as networking.k8s.io/v1 (Kubernetes >= 1.33). */
   serviceCIDRs: readonly KubeObject[];
+  /**
+   * The same objects as networking.k8s.io/v1beta1 (clusters before 1.33 with the
+   * MultiCIDRServiceAllocator feature). Used only when v1 has none: a cluster serving both
+   * versions lists every ServiceCIDR twice.
+   */
+  serviceCIDRsV1beta1: readonly KubeObject[];
   ipPools: readonly KubeObject[];
   blockAffinities: readonly KubeObject[];
   bgpConfigurations: readonly KubeObject[];
@@ -63,6 +70,7 @@ export function emptyObjects(): ClusterObjects {
     nodes: [],
     services: [],
     serviceCIDRs: [],
+    serviceCIDRsV1beta1: [],
     ipPools: [],
     blockAffinities: [],
     bgpConfigurations: [],
@@ -127,6 +135,19 @@ export interface BlockSizeBounds {
 
 export type ServiceCidrSource = "servicecidr" | "bgpconfiguration" | "kubernetes-service-guess" | "none";
 
+/** The BGPConfiguration `default` field a service external / LoadBalancer range comes from. */
+export type ServiceExternalSource = "serviceExternalIPs" | "serviceLoadBalancerIPs";
+
+/**
+ * A Service external-IP or LoadBalancer-IP range Calico advertises over BGP. kube-proxy answers
+ * these addresses on every node (externalTrafficPolicy Cluster), like ClusterIPs.
+ */
+export interface ServiceExternalCidr {
+  readonly cidr: string;
+  /** Every field that lists it (a range may be in both), in the order above. */
+  readonly sources: readonly ServiceExternalSource[];
+}
+
 export interface ClusterState {
   readonly cni: Cni;
   readonly asn: number;
@@ -141,6 +162,13 @@ export interface ClusterState {
   readonly blockSize: { readonly v4: BlockSizeBounds; readonly v6: BlockSizeBounds };
   readonly serviceCIDRs: readonly string[];
   readonly serviceCIDRsSource: ServiceCidrSource;
+  /**
+   * Service external / LoadBalancer IP ranges from BGPConfiguration `default`
+   * (`serviceExternalIPs[].cidr`, `serviceLoadBalancerIPs[].cidr`), sorted, one entry per CIDR.
+   * Kept apart from `serviceCIDRs` (ClusterIP ranges) so callers can tell them apart; the daemon
+   * treats both as service ranges (merge.ts, staticRoutes, audit).
+   */
+  readonly serviceExternalCIDRs: readonly ServiceExternalCidr[];
   readonly bgpPeers: readonly PeerState[];
   /** Things a human should know (guesses, inconsistencies). Stable text, sorted by origin. */
   readonly warnings: readonly string[];
@@ -277,7 +305,9 @@ function serviceCIDRs(
   warnings: string[],
 ): { cidrs: string[]; source: ServiceCidrSource } {
   const fromApi = new Set<string>();
-  for (const o of objs.serviceCIDRs) {
+  // v1 and v1beta1 serve the same objects: take v1 when it has any, else v1beta1 (never both).
+  const serviceCidrObjects = objs.serviceCIDRs.length > 0 ? objs.serviceCIDRs : objs.serviceCIDRsV1beta1;
+  for (const o of serviceCidrObjects) {
     const list: unknown = o.spec?.cidrs;
     if (Array.isArray(list))
       for (const c of list) if (typeof c === "string" && canonicalCidr(c)) fromApi.add(canonicalCidr(c)!);
@@ -309,6 +339,33 @@ function serviceCIDRs(
   if (guessed.size > 0)
     return { cidrs: [...guessed].sort(compareCidrText), source: "kubernetes-service-guess" };
   return { cidrs: [], source: "none" };
+}
+
+const SERVICE_EXTERNAL_SOURCES: readonly ServiceExternalSource[] = [
+  "serviceExternalIPs",
+  "serviceLoadBalancerIPs",
+];
+
+/** BGPConfiguration `default` serviceExternalIPs / serviceLoadBalancerIPs, one entry per CIDR. */
+function serviceExternalCIDRs(objs: ClusterObjects, warnings: string[]): ServiceExternalCidr[] {
+  const bgpDefault = objs.bgpConfigurations.find((o) => nameOf(o) === "default");
+  const byCidr = new Map<string, ServiceExternalSource[]>();
+  for (const field of SERVICE_EXTERNAL_SOURCES) {
+    const list: unknown = bgpDefault?.spec?.[field];
+    if (!Array.isArray(list)) continue;
+    for (const e of list) {
+      const text = str(e?.cidr);
+      const cidr = canonicalCidr(text ?? "");
+      if (!cidr) {
+        if (text) warnings.push(`BGPConfiguration default ${field} entry ${text} is not a CIDR; ignored`);
+        continue;
+      }
+      const sources = byCidr.get(cidr) ?? [];
+      if (!sources.includes(field)) sources.push(field);
+      byCidr.set(cidr, sources);
+    }
+  }
+  return [...byCidr.keys()].sort(compareCidrText).map((cidr) => ({ cidr, sources: byCidr.get(cidr)! }));
 }
 
 export function deriveClusterState(objs: ClusterObjects): ClusterState {
@@ -382,6 +439,7 @@ export function deriveClusterState(objs: ClusterObjects): ClusterState {
   };
 
   const svc = serviceCIDRs(objs, warnings);
+  const svcExternal = serviceExternalCIDRs(objs, warnings);
 
   const bgpPeers: PeerState[] = objs.bgpPeers
     .map((o) => ({
@@ -412,9 +470,23 @@ export function deriveClusterState(objs: ClusterObjects): ClusterState {
     blockSize: { v4: bounds(4, CALICO_DEFAULT_BLOCK_SIZE_V4), v6: bounds(6, CALICO_DEFAULT_BLOCK_SIZE_V6) },
     serviceCIDRs: svc.cidrs,
     serviceCIDRsSource: svc.source,
+    serviceExternalCIDRs: svcExternal,
     bgpPeers,
     warnings,
   };
+}
+
+/**
+ * Every service range of the cluster: the ClusterIP ranges (`serviceCIDRs`), then the external /
+ * LoadBalancer ranges (`serviceExternalCIDRs`) that no ClusterIP range already covers. What the
+ * daemon treats as `cluster.serviceCIDRs` when the config leaves it empty.
+ */
+export function serviceRanges(state: ClusterState): string[] {
+  const clusterIP = state.serviceCIDRs.map((c) => parseCidr(c)).filter((c) => c !== undefined);
+  const external = state.serviceExternalCIDRs
+    .map((e) => e.cidr)
+    .filter((c) => !clusterIP.some((outer) => containsCidr(outer, parseCidr(c)!)));
+  return [...state.serviceCIDRs, ...external];
 }
 
 // ------------------------------------------------------------------ desired peers
@@ -469,7 +541,7 @@ export function desiredPeers(state: ClusterState, opts: DesiredPeerOptions = {})
 
 // ------------------------------------------------------------------ static routes
 
-export type StaticRouteKind = "calico-block" | "pod-cidr" | "service-cidr";
+export type StaticRouteKind = "calico-block" | "pod-cidr" | "service-cidr" | "service-external";
 
 export interface StaticRoute {
   readonly prefix: string;
@@ -492,7 +564,8 @@ function nextHopFor(n: NodeState, family: 4 | 6): string | undefined {
  * Routes for a gateway that does not (or cannot) learn them over BGP:
  * Calico: each confirmed block affinity of a Ready node → that node;
  * Flannel / Cilium / kube-router / unknown: each Ready node's podCIDRs → that node;
- * every service CIDR → ECMP over all Ready nodes (kube-proxy on any node DNATs ClusterIPs).
+ * every service range (ClusterIP, external and LoadBalancer IP ranges) → ECMP over all Ready
+ * nodes (kube-proxy on any node answers them; externalTrafficPolicy Cluster).
  * A prefix claimed by two nodes goes to the first by name (a block moving between nodes).
  */
 export function staticRoutes(state: ClusterState): StaticRoute[] {
@@ -515,13 +588,15 @@ export function staticRoutes(state: ClusterState): StaticRoute[] {
       });
     }
   }
-  for (const prefix of state.serviceCIDRs) {
+  const clusterIP = new Set(state.serviceCIDRs);
+  for (const prefix of serviceRanges(state)) {
     const family = parseCidr(prefix)!.family;
     const hops = [...new Set(ready.map((n) => nextHopFor(n, family)).filter((h): h is string => !!h))].sort(
       compareAddrText,
     );
     if (hops.length === 0 || routes.has(prefix)) continue;
-    routes.set(prefix, { prefix, nextHops: hops, kind: "service-cidr", node: undefined });
+    const kind = clusterIP.has(prefix) ? "service-cidr" : "service-external";
+    routes.set(prefix, { prefix, nextHops: hops, kind, node: undefined });
   }
   return [...routes.values()].sort((a, b) => compareCidrText(a.prefix, b.prefix));
 }

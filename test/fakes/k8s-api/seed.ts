@@ -235,7 +235,14 @@ export function seedCalico(api: FakeKubeApi): void {
 
 /** Flannel: no Calico CRDs served (404), node podCIDRs from 10.244.0.0/16, no ServiceCIDR API. */
 export function seedFlannel(api: FakeKubeApi): void {
-  for (const r of ["ippools", "blockaffinities", "bgpconfigurations", "bgppeers", "servicecidrs"] as const) {
+  for (const r of [
+    "ippools",
+    "blockaffinities",
+    "bgpconfigurations",
+    "bgppeers",
+    "servicecidrs",
+    "servicecidrsV1beta1",
+  ] as const) {
     api.setServed(r, false);
   }
   api.apply("nodes", flannelNode("f1", "10.0.0.11", "10.244.0.0/24"));
@@ -250,4 +257,17 @@ export function seedCilium(api: FakeKubeApi): void {
   api.apply("nodes", ciliumNode("c2", "10.1.0.12", "10.0.1.0/24"));
   api.apply("services", kubernetesService("10.43.0.1"));
   api.apply("servicecidrs", serviceCIDR("kubernetes", ["10.43.0.0/16"]));
+}
+
+/**
+ * Kubernetes 1.31/1.32 with MultiCIDRServiceAllocator: ServiceCIDR served only as
+ * networking.k8s.io/v1beta1 (v1 answers 404). Cilium nodes, so nothing else names a service range.
+ */
+export function seedServiceCIDRV1beta1Only(api: FakeKubeApi): void {
+  for (const r of ["ippools", "blockaffinities", "bgpconfigurations", "bgppeers", "servicecidrs"] as const)
+    api.setServed(r, false);
+  api.apply("nodes", ciliumNode("c1", "10.1.0.11", "10.0.0.0/24"));
+  api.apply("nodes", ciliumNode("c2", "10.1.0.12", "10.0.1.0/24"));
+  api.apply("services", kubernetesService("10.43.0.1"));
+  api.apply("servicecidrsV1beta1", serviceCIDR("kubernetes", ["10.43.0.0/16"]));
 }

@@ -1,8 +1,8 @@
 /**
  * A small fake Kubernetes API server over real HTTP (node:http, plain http on 127.0.0.1, random
  * port) for discovery tests. It serves list and `?watch=true` for the resources podgate reads
- * (core/v1 nodes and services, networking.k8s.io/v1 servicecidrs, the cluster-scoped Calico
- * v1 CRDs), with the behaviour of a real apiserver that matters to an informer:
+ * (core/v1 nodes and services, networking.k8s.io/v1 and v1beta1 servicecidrs, the cluster-scoped
+ * Calico v1 CRDs), with the behaviour of a real apiserver that matters to an informer:
  *
  * - one global resourceVersion counter (like etcd's revision); lists report it, every object
  *   carries the revision of its last write;
@@ -10,7 +10,10 @@
  *   JSON lines (ADDED / MODIFIED / DELETED, BOOKMARK when `allowWatchBookmarks=true`);
  * - a watch from a compacted resourceVersion gets an ERROR event with a 410 Status, then the
  *   stream ends (what kube-apiserver does), `timeoutSeconds` ends a watch server-side;
- * - a CRD that is not installed answers 404 (`setServed`).
+ * - a CRD that is not installed answers 404 (`setServed`); so does an API version the cluster
+ *   does not serve (`servicecidrsV1beta1` off on a 1.33 cluster, `servicecidrs` off before 1.33).
+ *   The two ServiceCIDR versions are separate stores here: a real apiserver serving both shows
+ *   the same objects under each, which a test does by applying to both.
  *
  * Fault injection: `failNext` (HTTP errors such as 500), `delayMs` (slow responses),
  * `closeWatches` (server-side close), `compact` (force 410), `goAway`/`comeBack` (the whole
@@ -40,6 +43,11 @@ export const RESOURCES = {
   servicecidrs: {
     path: "/apis/networking.k8s.io/v1/servicecidrs",
     apiVersion: "networking.k8s.io/v1",
+    kind: "ServiceCIDR",
+  },
+  servicecidrsV1beta1: {
+    path: "/apis/networking.k8s.io/v1beta1/servicecidrs",
+    apiVersion: "networking.k8s.io/v1beta1",
     kind: "ServiceCIDR",
   },
   ippools: {

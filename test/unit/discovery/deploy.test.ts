@@ -35,6 +35,12 @@ describe("deploy manifests", () => {
       }),
     );
     expect([...granted].sort()).toEqual([...needed].sort());
+    // ServiceCIDR is read under two versions; RBAC has no version, so one rule covers both.
+    expect(RESOURCE_SPECS.filter((s) => s.path.endsWith("/servicecidrs")).map((s) => s.path)).toEqual([
+      "/apis/networking.k8s.io/v1/servicecidrs",
+      "/apis/networking.k8s.io/v1beta1/servicecidrs",
+    ]);
+    expect(rules.filter((r) => r.resources.includes("servicecidrs"))).toHaveLength(1);
     const svc = rules.find((r) => r.resources.includes("services"));
     expect(svc.ns).toBe("default");
     expect(svc.resourceNames).toEqual(["kubernetes"]);

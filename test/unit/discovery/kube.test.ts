@@ -2,21 +2,27 @@
  * ClusterWatcher through the real @kubernetes/client-node 1.4.0 against the fake API server over
  * HTTP on 127.0.0.1: initial list, watch events (node joins/leaves, a block moves), ignored
  * affinity states, the API server going away and coming back, 410 relist, injected 500s,
- * BOOKMARKs, CRDs that are not served.
+ * BOOKMARKs, CRDs that are not served, ServiceCIDR served only as v1beta1 (or as both versions),
+ * Calico service external/LoadBalancer ranges, cluster warnings logged once.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { createLogger, type Logger } from "../../../src/core/log.ts";
 import { ClusterWatcher, listClusterObjects, loadKubeConfig } from "../../../src/discovery/kube.ts";
 import type { ClusterState } from "../../../src/discovery/model.ts";
-import { desiredPeers, staticRoutes } from "../../../src/discovery/model.ts";
+import { deriveClusterState, desiredPeers, staticRoutes } from "../../../src/discovery/model.ts";
 import {
   blockAffinity,
   blockAffinityName,
   calicoNode,
+  flannelNode,
   seedCalico,
+  seedCilium,
   seedFlannel,
+  seedServiceCIDRV1beta1Only,
+  serviceCIDR,
 } from "../../fakes/k8s-api/seed.ts";
 import { FakeKubeApi, kubeconfigYaml } from "../../fakes/k8s-api/server.ts";
 
@@ -37,7 +43,7 @@ async function waitFor<T>(what: string, fn: () => T | undefined | false, timeout
 
 async function setup(
   seed: (api: FakeKubeApi) => void = seedCalico,
-  extra: { watchInactivityMs?: number } = {},
+  extra: { watchInactivityMs?: number; log?: Logger } = {},
 ) {
   const api = new FakeKubeApi();
   seed(api);
@@ -275,6 +281,7 @@ describe("one-shot list", () => {
       "blockAffinities",
       "ipPools",
       "serviceCIDRs",
+      "serviceCIDRsV1beta1",
     ]);
   });
 
@@ -291,5 +298,109 @@ describe("one-shot list", () => {
     writeFileSync(path, kubeconfigYaml(api.url));
     api.failNext("nodes", 500, 1);
     await expect(listClusterObjects(loadKubeConfig(path))).rejects.toThrow(/nodes: HTTP 500/);
+  });
+});
+
+async function kubeconfigFor(api: FakeKubeApi): Promise<string> {
+  await api.start();
+  const dir = mkdtempSync(join(tmpdir(), `podgate-kube-${process.pid}-`));
+  cleanups.push(async () => {
+    await api.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const path = join(dir, "kubeconfig");
+  writeFileSync(path, kubeconfigYaml(api.url));
+  return path;
+}
+
+const phaseOf = (w: ClusterWatcher, key: string) =>
+  w.status().resources.find((r) => r.resource === key)?.phase;
+
+describe("ServiceCIDR: networking.k8s.io/v1 with a v1beta1 fallback", () => {
+  it("a cluster serving ServiceCIDR only as v1beta1 yields its service CIDRs (source servicecidr), watched", async () => {
+    const { api, watcher, latest } = await setup(seedServiceCIDRV1beta1Only);
+    expect(latest().serviceCIDRs).toEqual(["10.43.0.0/16"]);
+    expect(latest().serviceCIDRsSource).toBe("servicecidr");
+    expect(latest().warnings.join("\n")).not.toMatch(/GUESS/);
+    expect(phaseOf(watcher, "serviceCIDRs")).toBe("not-served");
+    expect(phaseOf(watcher, "serviceCIDRsV1beta1")).toBe("synced");
+    expect(watcher.status().connected).toBe(true);
+    // The v1beta1 collection is watched like any other: a second range added later arrives.
+    api.apply("servicecidrsV1beta1", serviceCIDR("extra", ["10.44.0.0/16"]));
+    await waitFor("second ServiceCIDR", () => latest().serviceCIDRs.includes("10.44.0.0/16"));
+    expect(latest().serviceCIDRs).toEqual(["10.43.0.0/16", "10.44.0.0/16"]);
+    expect(
+      api.requests.some(
+        (r) => r.resource === "servicecidrsV1beta1" && r.watch && r.url.includes("/v1beta1/servicecidrs"),
+      ),
+    ).toBe(true);
+    expect(staticRoutes(latest()).find((r) => r.prefix === "10.44.0.0/16")?.kind).toBe("service-cidr");
+  });
+
+  it("a cluster serving both versions: v1 is used while it has objects, v1beta1 only when it has none", async () => {
+    const { api, latest } = await setup((a) => {
+      seedCilium(a);
+      // A real apiserver shows the same object under both versions.
+      a.apply("servicecidrsV1beta1", serviceCIDR("kubernetes", ["10.43.0.0/16"]));
+      // Only in the v1beta1 store, to prove it is not read while v1 has objects.
+      a.apply("servicecidrsV1beta1", serviceCIDR("only-beta", ["10.99.0.0/16"]));
+    });
+    expect(latest().serviceCIDRs).toEqual(["10.43.0.0/16"]);
+    api.delete("servicecidrs", "kubernetes");
+    await waitFor("fallback to v1beta1", () => latest().serviceCIDRs.includes("10.99.0.0/16"));
+    expect(latest().serviceCIDRs).toEqual(["10.43.0.0/16", "10.99.0.0/16"]);
+    expect(latest().serviceCIDRsSource).toBe("servicecidr");
+  });
+
+  it("one-shot list: v1 not served, v1beta1 read", async () => {
+    const api = new FakeKubeApi();
+    seedServiceCIDRV1beta1Only(api);
+    const path = await kubeconfigFor(api);
+    const { objects, notServed } = await listClusterObjects(loadKubeConfig(path));
+    expect(notServed).toContain("serviceCIDRs");
+    expect(notServed).not.toContain("serviceCIDRsV1beta1");
+    expect(objects.serviceCIDRs).toEqual([]);
+    expect(objects.serviceCIDRsV1beta1.map((o) => o.metadata?.name)).toEqual(["kubernetes"]);
+    const s = deriveClusterState(objects);
+    expect([s.serviceCIDRs, s.serviceCIDRsSource]).toEqual([["10.43.0.0/16"], "servicecidr"]);
+  });
+});
+
+describe("Calico service external / LoadBalancer ranges through the watcher", () => {
+  it("BGPConfiguration serviceLoadBalancerIPs / serviceExternalIPs reach the state and the static routes", async () => {
+    const { api, latest } = await setup();
+    expect(latest().serviceExternalCIDRs).toEqual([]);
+    api.update("bgpconfigurations", "default", (o) => {
+      o["spec"].serviceLoadBalancerIPs = [{ cidr: "192.168.50.0/24" }];
+      o["spec"].serviceExternalIPs = [{ cidr: "203.0.113.0/24" }];
+    });
+    await waitFor("external ranges", () => latest().serviceExternalCIDRs.length === 2);
+    expect(latest().serviceExternalCIDRs).toEqual([
+      { cidr: "192.168.50.0/24", sources: ["serviceLoadBalancerIPs"] },
+      { cidr: "203.0.113.0/24", sources: ["serviceExternalIPs"] },
+    ]);
+    // ECMP over the Ready nodes (node3 is NotReady), like the ClusterIP range.
+    expect(staticRoutes(latest()).find((r) => r.prefix === "192.168.50.0/24")).toEqual({
+      prefix: "192.168.50.0/24",
+      nextHops: ["192.168.40.100", "192.168.40.101", "192.168.40.102"],
+      kind: "service-external",
+      node: undefined,
+    });
+  });
+});
+
+describe("cluster warnings in the log", () => {
+  it("each warning is logged once while it lasts, not on every change", async () => {
+    const lines: string[] = [];
+    const log = createLogger("info", { write: (m: string) => void lines.push(m) });
+    const { api, latest } = await setup(seedFlannel, { log });
+    const warned = () =>
+      lines.map((l) => JSON.parse(l)).filter((l) => l.msg === "discovery: cluster warning");
+    await waitFor("warning logged", () => warned().length > 0);
+    expect(warned().map((l) => l.warning)).toEqual([expect.stringMatching(/GUESS.*10\.96\.0\.1/)]);
+    api.apply("nodes", flannelNode("f3", "10.0.0.13", "10.244.2.0/24"));
+    await waitFor("f3", () => latest().nodes.some((n) => n.name === "f3"));
+    await new Promise((r) => setTimeout(r, 100));
+    expect(warned()).toHaveLength(1);
   });
 });

@@ -11,6 +11,8 @@ import {
   desiredPeers,
   emptyObjects,
   guessServiceCIDR,
+  type ServiceCidrSource,
+  serviceRanges,
   staticRoutes,
 } from "../../../src/discovery/model.ts";
 import { parseSelector, SelectorError } from "../../../src/discovery/selector.ts";
@@ -125,6 +127,119 @@ describe("deriveClusterState: Calico", () => {
     expect(guessed.serviceCIDRs).toEqual(["10.96.0.0/12"]);
     expect(guessed.serviceCIDRsSource).toBe("kubernetes-service-guess");
     expect(guessed.warnings.join("\n")).toMatch(/GUESS.*10\.96\.0\.1/);
+  });
+
+  it.each<{ name: string; o: Partial<ClusterObjects>; cidrs: string[]; source: ServiceCidrSource }>([
+    {
+      name: "v1 only",
+      o: { serviceCIDRs: [serviceCIDR("kubernetes", ["10.96.0.0/12"])] },
+      cidrs: ["10.96.0.0/12"],
+      source: "servicecidr",
+    },
+    {
+      name: "v1beta1 only (1.31-1.32)",
+      o: { serviceCIDRsV1beta1: [serviceCIDR("kubernetes", ["10.96.0.0/12"])] },
+      cidrs: ["10.96.0.0/12"],
+      source: "servicecidr",
+    },
+    {
+      name: "both versions list the same objects: counted once",
+      o: {
+        serviceCIDRs: [serviceCIDR("kubernetes", ["10.96.0.0/12"]), serviceCIDR("more", ["10.97.0.0/16"])],
+        serviceCIDRsV1beta1: [
+          serviceCIDR("kubernetes", ["10.96.0.0/12"]),
+          serviceCIDR("more", ["10.97.0.0/16"]),
+        ],
+      },
+      cidrs: ["10.96.0.0/12", "10.97.0.0/16"],
+      source: "servicecidr",
+    },
+    {
+      name: "v1 has objects: v1beta1 is not read",
+      o: {
+        serviceCIDRs: [serviceCIDR("kubernetes", ["10.96.0.0/12"])],
+        serviceCIDRsV1beta1: [serviceCIDR("other", ["10.99.0.0/16"])],
+      },
+      cidrs: ["10.96.0.0/12"],
+      source: "servicecidr",
+    },
+    {
+      name: "v1beta1 beats BGPConfiguration serviceClusterIPs",
+      o: {
+        serviceCIDRsV1beta1: [serviceCIDR("kubernetes", ["10.96.0.0/12", "fd00:96::/108"])],
+        bgpConfigurations: [bgpConfiguration({ serviceClusterIPs: [{ cidr: "10.99.0.0/16" }] })],
+      },
+      cidrs: ["10.96.0.0/12", "fd00:96::/108"],
+      source: "servicecidr",
+    },
+    {
+      name: "neither version: the guess",
+      o: {},
+      cidrs: ["10.96.0.0/12"],
+      source: "kubernetes-service-guess",
+    },
+  ])("service CIDR source: $name", ({ o, cidrs, source }) => {
+    const s = deriveClusterState(calicoCluster(o));
+    expect([s.serviceCIDRs, s.serviceCIDRsSource]).toEqual([cidrs, source]);
+  });
+
+  it.each<{ name: string; spec: Record<string, unknown>; name2?: string; want: unknown[]; warn?: RegExp }>([
+    {
+      name: "LoadBalancer and external ranges, sorted, with their field",
+      spec: {
+        serviceLoadBalancerIPs: [{ cidr: "192.168.50.0/24" }],
+        serviceExternalIPs: [{ cidr: "172.30.5.0/24" }, { cidr: "fd00:50::/112" }],
+      },
+      want: [
+        { cidr: "172.30.5.0/24", sources: ["serviceExternalIPs"] },
+        { cidr: "192.168.50.0/24", sources: ["serviceLoadBalancerIPs"] },
+        { cidr: "fd00:50::/112", sources: ["serviceExternalIPs"] },
+      ],
+    },
+    {
+      name: "a range in both fields is one entry naming both; host bits are cleared",
+      spec: {
+        serviceExternalIPs: [{ cidr: "192.168.50.7/24" }],
+        serviceLoadBalancerIPs: [{ cidr: "192.168.50.0/24" }, { cidr: "192.168.50.0/24" }],
+      },
+      want: [{ cidr: "192.168.50.0/24", sources: ["serviceExternalIPs", "serviceLoadBalancerIPs"] }],
+    },
+    {
+      name: "a bad entry is skipped with a warning",
+      spec: { serviceLoadBalancerIPs: [{ cidr: "not-a-cidr" }, { cidr: "192.168.50.0/24" }] },
+      want: [{ cidr: "192.168.50.0/24", sources: ["serviceLoadBalancerIPs"] }],
+      warn: /serviceLoadBalancerIPs entry not-a-cidr is not a CIDR/,
+    },
+    {
+      name: "only BGPConfiguration default counts (Calico ignores per-node ones for service IPs)",
+      spec: { serviceLoadBalancerIPs: [{ cidr: "192.168.50.0/24" }] },
+      name2: "node.node1",
+      want: [],
+    },
+    { name: "none set", spec: { serviceClusterIPs: [{ cidr: "10.96.0.0/12" }] }, want: [] },
+  ])("service external/LoadBalancer ranges: $name", ({ spec, name2, want, warn }) => {
+    const cfg = bgpConfiguration(spec);
+    if (name2) cfg.metadata.name = name2;
+    const s = deriveClusterState(calicoCluster({ bgpConfigurations: [cfg] }));
+    expect(s.serviceExternalCIDRs).toEqual(want);
+    if (warn) expect(s.warnings.join("\n")).toMatch(warn);
+    // Never mixed into the ClusterIP ranges.
+    for (const e of s.serviceExternalCIDRs) expect(s.serviceCIDRs).not.toContain(e.cidr);
+  });
+
+  it("serviceRanges: ClusterIP ranges, then external ranges no ClusterIP range covers", () => {
+    const s = deriveClusterState(
+      calicoCluster({
+        bgpConfigurations: [
+          bgpConfiguration({
+            serviceClusterIPs: [{ cidr: "10.96.0.0/12" }],
+            serviceExternalIPs: [{ cidr: "10.100.0.0/16" }, { cidr: "10.96.0.0/12" }],
+            serviceLoadBalancerIPs: [{ cidr: "192.168.50.0/24" }],
+          }),
+        ],
+      }),
+    );
+    expect(serviceRanges(s)).toEqual(["10.96.0.0/12", "192.168.50.0/24"]);
   });
 
   it("guessServiceCIDR knows common defaults and says when it falls back", () => {
@@ -315,6 +430,33 @@ describe("staticRoutes: Calico", () => {
       },
       { prefix: "172.16.32.128/26", nextHops: ["192.168.40.101"], kind: "calico-block", node: "node1" },
       { prefix: "172.16.58.192/26", nextHops: ["192.168.40.102"], kind: "calico-block", node: "node2" },
+    ]);
+  });
+
+  it("service external / LoadBalancer ranges → ECMP over Ready nodes, kind service-external", () => {
+    const s = deriveClusterState(
+      calicoCluster({
+        bgpConfigurations: [
+          bgpConfiguration({
+            serviceClusterIPs: [{ cidr: "10.96.0.0/12" }],
+            serviceLoadBalancerIPs: [{ cidr: "192.168.50.0/24" }],
+          }),
+        ],
+      }),
+    );
+    expect(staticRoutes(s).filter((r) => r.kind.startsWith("service"))).toEqual([
+      {
+        prefix: "10.96.0.0/12",
+        nextHops: ["192.168.40.101", "192.168.40.102"],
+        kind: "service-cidr",
+        node: undefined,
+      },
+      {
+        prefix: "192.168.50.0/24",
+        nextHops: ["192.168.40.101", "192.168.40.102"],
+        kind: "service-external",
+        node: undefined,
+      },
     ]);
   });
 
