@@ -63,7 +63,7 @@ function uncoveredExternal(base: PodgateConfig, state: ClusterState): string[] {
   const declared = parsed([...base.cluster.podCIDRs, ...base.cluster.serviceCIDRs]);
   return state.serviceExternalCIDRs
     .filter((e) => !declared.some((d) => containsCidr(d, parseCidr(e.cidr)!)))
-    .map((e) => `${e.cidr} (${e.sources.join(", ")})`);
+    .map((e) => `${e.cidr} (BGPConfiguration default ${e.sources.join(", ")})`);
 }
 
 /**
@@ -77,10 +77,10 @@ export function mergeWarnings(base: PodgateConfig, state: ClusterState | undefin
   const missing = uncoveredExternal(base, state);
   if (missing.length === 0) return [];
   return [
-    `the cluster advertises service external/LoadBalancer ranges ${missing.join(", ")} ` +
-      "(Calico BGPConfiguration default) that cluster.serviceCIDRs in the config does not list: " +
-      "podgate does not accept their routes from the nodes nor advertise them to the office; " +
-      "add them to cluster.serviceCIDRs, or leave it empty to take every range from the cluster",
+    "the cluster advertises service external/LoadBalancer ranges that cluster.serviceCIDRs in " +
+      `the config does not list: ${missing.join(", ")}; podgate neither accepts their routes from ` +
+      "the nodes nor advertises them to the office; add them to cluster.serviceCIDRs, or leave it " +
+      "empty to take every service range from the cluster",
   ];
 }
 

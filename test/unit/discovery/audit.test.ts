@@ -192,6 +192,48 @@ describe("audit: one finding per condition", () => {
         expect(f[0]).toMatchObject({ object: "Node node3", prefix: "203.0.113.0/24", node: "node3" }),
     },
     {
+      name: "no unexpected-prefix for Calico's serviceLoadBalancerIPs / serviceExternalIPs ranges and /32s in them",
+      objs: {
+        bgpConfigurations: [
+          bgpConfiguration({
+            asNumber: 64512,
+            serviceClusterIPs: [{ cidr: "10.96.0.0/12" }],
+            serviceLoadBalancerIPs: [{ cidr: "192.168.50.0/24" }],
+            serviceExternalIPs: [{ cidr: "203.0.113.0/24" }],
+          }),
+        ],
+      },
+      routes: [
+        ...healthyRoutes(),
+        route("192.168.50.0/24", N1),
+        route("192.168.50.0/24", N2),
+        route("192.168.50.10/32", N3), // externalTrafficPolicy Local: only nodes with endpoints
+        route("203.0.113.0/24", N3),
+      ],
+      peers: allUp(),
+      want: [],
+    },
+    {
+      name: "unexpected-prefix: a LoadBalancer-looking route outside the advertised LB range is still flagged",
+      objs: {
+        bgpConfigurations: [
+          bgpConfiguration({
+            asNumber: 64512,
+            serviceClusterIPs: [{ cidr: "10.96.0.0/12" }],
+            serviceLoadBalancerIPs: [{ cidr: "192.168.50.0/24" }],
+          }),
+        ],
+      },
+      routes: [...healthyRoutes(), route("192.168.50.0/24", N1), route("192.168.51.0/24", N1)],
+      peers: allUp(),
+      want: ["warning:unexpected-prefix"],
+      check: (f) => {
+        expect(f[0]).toMatchObject({ prefix: "192.168.51.0/24", node: "node1" });
+        expect(f[0]!.why).toContain("192.168.50.0/24");
+        expect(f[0]!.fix).toContain("serviceLoadBalancerIPs");
+      },
+    },
+    {
       name: "unexpected-prefix: a block inside the pool that no BlockAffinity claims (deleted affinity)",
       objs: {
         blockAffinities: [

@@ -1,20 +1,36 @@
 /**
  * Discovery → daemon: discovered nodes become cluster peers (configured ones win), empty
- * cluster CIDRs are filled, and API-derived static routes enter the Loc-RIB like learned ones
- * (ECMP for the service CIDR, the pod aggregate toward the office) while BGP wins where present.
+ * cluster CIDRs are filled (service CIDRs with Calico's external / LoadBalancer ranges too, and
+ * then the role defaults accept and aggregate them), an explicit config wins with a warning, and
+ * API-derived static routes enter the Loc-RIB like learned ones (ECMP for the service ranges,
+ * the aggregates toward the office) while BGP wins where present.
  */
 import { afterEach, describe, expect, it } from "vitest";
+import { compilePeerPolicies } from "../../../src/bgp/policy/effective.ts";
 import { Speaker } from "../../../src/bgp/speaker.ts";
+import { Origin, parsePrefix } from "../../../src/bgp/wire/index.ts";
 import { parseConfig } from "../../../src/config/load.ts";
+import type { PodgateConfig } from "../../../src/config/types.ts";
 import { silentLogger } from "../../../src/core/log.ts";
-import { effectiveConfig } from "../../../src/discovery/merge.ts";
+import {
+  clusterStaticRoutes,
+  effectiveConfig,
+  mergeWarnings,
+  warnOnce,
+} from "../../../src/discovery/merge.ts";
 import {
   type ClusterObjects,
   deriveClusterState,
   emptyObjects,
   staticRoutes,
 } from "../../../src/discovery/model.ts";
-import { blockAffinity, calicoNode, ipPool, serviceCIDR } from "../../fakes/k8s-api/seed.ts";
+import {
+  bgpConfiguration,
+  blockAffinity,
+  calicoNode,
+  ipPool,
+  serviceCIDR,
+} from "../../fakes/k8s-api/seed.ts";
 
 const objects: ClusterObjects = {
   ...emptyObjects(),
@@ -115,5 +131,142 @@ describe("static routes from the API in the speaker", () => {
     await new Promise((r) => setTimeout(r, 20));
     expect(s.routes().routes).toEqual([]);
     expect(s.activeAggregates()).toEqual([]);
+  });
+});
+
+// ------------------------------------------------------------------ service external / LB ranges
+
+const LB = "192.168.50.0/24";
+const EXT = "203.0.113.0/24";
+
+/** The cluster above, plus Calico advertising a LoadBalancer and an external-IP range. */
+const withExternal: ClusterObjects = {
+  ...objects,
+  bgpConfigurations: [
+    bgpConfiguration({
+      serviceClusterIPs: [{ cidr: "10.96.0.0/12" }],
+      serviceLoadBalancerIPs: [{ cidr: LB }],
+      serviceExternalIPs: [{ cidr: EXT }],
+    }),
+  ],
+};
+
+function withServiceCIDRs(cidrs: string[], podCIDRs: string[] = []): PodgateConfig {
+  return { ...base, cluster: { podCIDRs, serviceCIDRs: cidrs } };
+}
+
+describe("effectiveConfig: service external / LoadBalancer ranges", () => {
+  const state = deriveClusterState(withExternal);
+  it.each<{ name: string; cfg: PodgateConfig; services: string[]; warn: RegExp | undefined }>([
+    {
+      name: "empty cluster.serviceCIDRs: ClusterIP range, then the external/LB ranges",
+      cfg: base,
+      services: ["10.96.0.0/12", LB, EXT],
+      warn: undefined,
+    },
+    {
+      name: "explicit cluster.serviceCIDRs wins, and the ranges it leaves out are named",
+      cfg: withServiceCIDRs(["10.96.0.0/12"]),
+      services: ["10.96.0.0/12"],
+      warn: /does not list: 192\.168\.50\.0\/24 \(BGPConfiguration default serviceLoadBalancerIPs\), 203\.0\.113\.0\/24 \(BGPConfiguration default serviceExternalIPs\);/,
+    },
+    {
+      name: "explicit list naming one of them: only the other is named",
+      cfg: withServiceCIDRs(["10.96.0.0/12", LB]),
+      services: ["10.96.0.0/12", LB],
+      warn: /does not list: 203\.0\.113\.0\/24 \(BGPConfiguration default serviceExternalIPs\);/,
+    },
+    {
+      name: "explicit list covering both with wider prefixes: no warning",
+      cfg: withServiceCIDRs(["10.96.0.0/12", "192.168.0.0/16", "203.0.113.0/24"]),
+      services: ["10.96.0.0/12", "192.168.0.0/16", "203.0.113.0/24"],
+      warn: undefined,
+    },
+    {
+      name: "kubernetes disabled: the config as is, no warning",
+      cfg: { ...withServiceCIDRs(["10.96.0.0/12"]), kubernetes: { ...base.kubernetes, enabled: false } },
+      services: ["10.96.0.0/12"],
+      warn: undefined,
+    },
+  ])("$name", ({ cfg, services, warn }) => {
+    expect(effectiveConfig(cfg, state).cluster.serviceCIDRs).toEqual(services);
+    const w = mergeWarnings(cfg, state);
+    if (warn) {
+      expect(w).toHaveLength(1);
+      expect(w[0]).toMatch(warn);
+      expect(w[0]).toMatch(/cluster\.serviceCIDRs/);
+    } else {
+      expect(w).toEqual([]);
+    }
+  });
+
+  it("no warning without external ranges, and none without a cluster state", () => {
+    const plain = deriveClusterState(objects);
+    expect(mergeWarnings(withServiceCIDRs(["10.96.0.0/12"]), plain)).toEqual([]);
+    expect(mergeWarnings(withServiceCIDRs(["10.96.0.0/12"]), undefined)).toEqual([]);
+  });
+
+  it("the role defaults then accept them from cluster peers and advertise their aggregates to the office", () => {
+    const route = (p: string) => ({ prefix: parsePrefix(p), attrs: { origin: Origin.IGP, asPath: [] } });
+    const policiesFor = (cfg: PodgateConfig) => {
+      const eff = effectiveConfig(cfg, state);
+      const node = eff.peers.find((p) => p.role === "cluster")!;
+      const office = eff.peers.find((p) => p.role === "office")!;
+      return { cluster: compilePeerPolicies(node, eff), office: compilePeerPolicies(office, eff) };
+    };
+    const filled = policiesFor(base);
+    // A /32 Calico advertises for a LoadBalancer IP (externalTrafficPolicy Local) and the range.
+    expect(filled.cluster.import(route("192.168.50.10/32")).accept).toBe(true);
+    expect(filled.cluster.import(route(EXT)).accept).toBe(true);
+    expect(filled.cluster.import(route("198.51.100.0/24")).accept).toBe(false);
+    // Toward the office: the aggregates exactly (office.advertise: aggregate by default).
+    expect(filled.office.export(route(LB)).accept).toBe(true);
+    expect(filled.office.export(route("192.168.50.10/32")).accept).toBe(false);
+    // An explicit config without them: rejected from the nodes, not advertised.
+    const explicit = policiesFor(withServiceCIDRs(["10.96.0.0/12"], ["10.244.0.0/16"]));
+    expect(explicit.cluster.import(route("192.168.50.10/32")).accept).toBe(false);
+    expect(explicit.office.export(route(LB)).accept).toBe(false);
+  });
+
+  it("clusterStaticRoutes leaves out the external ranges an explicit config does not list", () => {
+    const prefixes = (cfg: PodgateConfig) => clusterStaticRoutes(cfg, state).map((r) => r.prefix);
+    expect(prefixes(base)).toEqual(staticRoutes(state).map((r) => r.prefix));
+    expect(prefixes(base)).toEqual(expect.arrayContaining([LB, EXT]));
+    expect(prefixes(withServiceCIDRs(["10.96.0.0/12"]))).not.toEqual(expect.arrayContaining([LB]));
+    expect(prefixes(withServiceCIDRs(["10.96.0.0/12"]))).toEqual(
+      staticRoutes(state)
+        .filter((r) => r.kind !== "service-external")
+        .map((r) => r.prefix),
+    );
+    expect(prefixes(withServiceCIDRs(["10.96.0.0/12", "192.168.0.0/16"]))).toContain(LB);
+  });
+
+  it("warnOnce: a message once while it lasts, again after it went away", () => {
+    const seen: string[] = [];
+    const warn = warnOnce((m) => seen.push(m));
+    warn(["a"]);
+    warn(["a"]);
+    warn(["a", "b"]);
+    warn([]);
+    warn(["a"]);
+    expect(seen).toEqual(["a", "b", "a"]);
+  });
+
+  it("in the speaker: the LB range is routed by ECMP over the Ready nodes and aggregated toward the office", async () => {
+    const eff = effectiveConfig(base, state);
+    const s = new Speaker({ config: { ...eff, peers: base.peers }, log: silentLogger });
+    speakers.push(s);
+    await s.start();
+    s.setStaticRoutes(staticRoutes(state));
+    await new Promise((r) => setTimeout(r, 20));
+    const lb = s.routes({ prefix: LB }).routes;
+    expect(
+      lb
+        .filter((r) => r.source === "kubernetes")
+        .map((r) => r.nextHop)
+        .sort(),
+    ).toEqual(["192.168.40.101", "192.168.40.102"]);
+    expect(lb.find((r) => r.best)?.source).toBe("kubernetes");
+    expect(s.activeAggregates()).toEqual(expect.arrayContaining([LB, EXT, "10.96.0.0/12"]));
   });
 });

@@ -199,6 +199,31 @@ describe("CLI against the fake API server", () => {
     expect(r.stdout).toMatch(/office-router[\s|]+192\.168\.40\.1[\s|]+65000[\s|]+global[\s|]+none/);
   });
 
+  it("podgate discover shows Calico's service external/LoadBalancer ranges and their static routes", async () => {
+    const before = api.get("bgpconfigurations", "default")!;
+    api.update("bgpconfigurations", "default", (o) => {
+      o["spec"].serviceLoadBalancerIPs = [{ cidr: "192.168.50.0/24" }];
+      o["spec"].serviceExternalIPs = [{ cidr: "192.168.50.0/24" }, { cidr: "203.0.113.0/24" }];
+    });
+    try {
+      const r = await run(["discover", "--kubeconfig", kubeconfig]);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain(
+        "Service external/LoadBalancer ranges (BGPConfiguration): 192.168.50.0/24 (serviceExternalIPs, serviceLoadBalancerIPs), 203.0.113.0/24 (serviceExternalIPs)",
+      );
+      expect(r.stdout).toMatch(
+        / {2}192\.168\.50\.0\/24 via 192\.168\.40\.100, .* \(external\/LoadBalancer range\)/,
+      );
+      const j = JSON.parse((await run(["discover", "--kubeconfig", kubeconfig, "--json"])).stdout);
+      expect(j.state.serviceExternalCIDRs.map((e: { cidr: string }) => e.cidr)).toEqual([
+        "192.168.50.0/24",
+        "203.0.113.0/24",
+      ]);
+    } finally {
+      api.apply("bgpconfigurations", before);
+    }
+  });
+
   it("podgate discover --json", async () => {
     const r = await run([
       "discover",
