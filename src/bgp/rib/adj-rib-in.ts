@@ -18,7 +18,7 @@ import { AsPathSegmentType } from "../wire/constants.ts";
 import type { Nlri, PathAttributes, Prefix } from "../wire/types.ts";
 import { compactNlri } from "../wire/update.ts";
 import type { LocRib } from "./loc-rib.ts";
-import { Path, type PeerInfo, ribAttrs } from "./path.ts";
+import { makePath, type Path, PathSource, type PeerInfo, ribAttrs } from "./path.ts";
 import { ipv4Key, prefixKey, type RouteKey } from "./prefix-util.ts";
 
 /** The parts of a decoded UPDATE the RIB uses (UpdateMessage satisfies it). */
@@ -103,17 +103,20 @@ export class AdjRibIn {
     if (c) {
       if (c.data.length > 0) {
         const attrs = ribAttrs(a, "nlri");
-        this.storeCompact(c.data, c.addPath, attrs, now, containsAs(attrs, this.localAsn));
+        const src = new PathSource(this.peer, attrs, attrs, now, false);
+        this.storeCompact(c.data, c.addPath, src, containsAs(attrs, this.localAsn));
       }
     } else if (u.nlri.length > 0) {
       const attrs = ribAttrs(a, "nlri");
+      const src = new PathSource(this.peer, attrs, attrs, now, false);
       const loop = containsAs(attrs, this.localAsn);
-      for (const n of u.nlri) this.store(n, attrs, now, loop);
+      for (const n of u.nlri) this.store(n, src, loop);
     }
     if (a.mpReach && a.mpReach.nlri.length > 0) {
       const attrs = ribAttrs(a, "mp");
+      const src = new PathSource(this.peer, attrs, attrs, now, false);
       const loop = containsAs(attrs, this.localAsn);
-      for (const n of a.mpReach.nlri) this.store(n, attrs, now, loop);
+      for (const n of a.mpReach.nlri) this.store(n, src, loop);
     }
   }
 
@@ -122,32 +125,24 @@ export class AdjRibIn {
    * in `nextHop`) and should be shared across the prefixes of one UPDATE.
    */
   announce(nlri: Nlri, attrs: PathAttributes, now: number): void {
-    this.store(nlri, attrs, now, containsAs(attrs, this.localAsn));
+    this.store(nlri, new PathSource(this.peer, attrs, attrs, now, false), containsAs(attrs, this.localAsn));
   }
 
-  private store(nlri: Nlri, attrs: PathAttributes, now: number, loop: boolean): void {
+  /** `src`: one per UPDATE and family, shared by its routes. */
+  private store(nlri: Nlri, src: PathSource, loop: boolean): void {
     const prefix = nlri.prefix;
     const pk = prefixKey(prefix);
     const pathId = nlri.pathId ?? 0;
     // ADD-PATH: (prefix, path id) — a string, the rare case.
     const k = nlri.pathId === undefined ? pk : `${pk}#${pathId}`;
-    const raw = new Path(pk, prefix, pathId, this.peer, attrs, attrs, now, false);
-    this.place(k, raw, loop);
+    this.place(k, makePath(pk, src, pathId, prefix), loop);
   }
 
-  private storeCompact(
-    d: Uint32Array,
-    addPath: boolean,
-    attrs: PathAttributes,
-    now: number,
-    loop: boolean,
-  ): void {
-    const peer = this.peer;
+  private storeCompact(d: Uint32Array, addPath: boolean, src: PathSource, loop: boolean): void {
     for (let i = 0; i < d.length; i += 3) {
       const pk = ipv4Key(d[i + 1]!, d[i + 2]!);
       const pathId = d[i]!;
-      const raw = new Path(pk, undefined, pathId, peer, attrs, attrs, now, false);
-      this.place(addPath ? `${pk}#${pathId}` : pk, raw, loop);
+      this.place(addPath ? `${pk}#${pathId}` : pk, makePath(pk, src, pathId, undefined), loop);
     }
   }
 
@@ -377,16 +372,17 @@ export class AdjRibIn {
     for (const [k, p] of this.accepted) all.push([k, p]);
     for (const [k, p] of this.rejected) all.push([k, p]);
     for (const [k, p] of all) {
-      const raw = new Path(
-        p.key,
-        p.storedPrefix,
-        p.pathId,
-        p.peer,
-        p.sourceAttrs,
-        p.sourceAttrs,
-        p.learnedAt,
-        p.stale,
-      );
+      // The route as received: its own source when policy changed nothing, else a copy.
+      const s = p.src;
+      const raw =
+        s.attrs === s.sourceAttrs
+          ? p
+          : makePath(
+              p.key,
+              new PathSource(s.peer, s.sourceAttrs, s.sourceAttrs, s.learnedAt, s.stale),
+              p.pathId,
+              p.storedPrefix,
+            );
       this.place(k, raw, containsAs(raw.attrs, this.localAsn));
     }
   }

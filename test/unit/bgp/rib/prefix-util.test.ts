@@ -1,5 +1,12 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { addressSortKey, ipv6ToWords, prefixKey } from "../../../../src/bgp/rib/prefix-util.ts";
+import {
+  addressSortKey,
+  ipv4Key,
+  ipv4PrefixOfKey,
+  ipv6ToWords,
+  prefixKey,
+} from "../../../../src/bgp/rib/prefix-util.ts";
 import { v4, v6 } from "./helpers.ts";
 
 describe("prefixKey", () => {
@@ -48,5 +55,27 @@ describe("address helpers", () => {
     expect(addressSortKey("10.0.0.9") < addressSortKey("10.0.0.10")).toBe(true);
     expect(addressSortKey("255.255.255.255") < addressSortKey("::1")).toBe(true);
     expect(addressSortKey("2001:db8::2") < addressSortKey("2001:db8::10")).toBe(true);
+  });
+});
+
+describe("ipv4Key", () => {
+  it("equals prefixKey of the same prefix for every length (int fast path up to /30)", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 0xffffffff }), fc.integer({ min: 0, max: 32 }), (raw, len) => {
+        // Masked address, as the NLRI decoder hands it over.
+        const addr = len === 0 ? 0 : Math.floor(raw / 2 ** (32 - len)) * 2 ** (32 - len);
+        const text = `${addr >>> 24}.${(addr >>> 16) & 255}.${(addr >>> 8) & 255}.${addr & 255}/${len}`;
+        const k = ipv4Key(addr, len);
+        expect(k).toBe(prefixKey(v4(text)));
+        expect(ipv4PrefixOfKey(k)).toEqual(v4(text));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+  it("stays positive at the edges of the int form", () => {
+    expect(ipv4Key(0xfffffffc, 30)).toBe(2 ** 31 - 1);
+    expect(ipv4Key(0xfffffffe, 31)).toBe(2 ** 32 - 1);
+    expect(ipv4Key(0xffffffff, 32)).toBe(2 ** 33 - 1);
+    expect(ipv4Key(0x80000000, 1)).toBe(3);
   });
 });
