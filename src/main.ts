@@ -25,8 +25,8 @@ import { ensureSysctls } from "./dataplane/sysctl.ts";
 import { bgpPeersDown, wireGuardDesiredFromConfig } from "./dataplane/tunnels.ts";
 import { audit, auditJson } from "./discovery/audit.ts";
 import type { ClusterWatcher } from "./discovery/kube.ts";
-import { effectiveConfig } from "./discovery/merge.ts";
-import { type ClusterState, staticRoutes } from "./discovery/model.ts";
+import { clusterStaticRoutes, effectiveConfig, mergeWarnings, warnOnce } from "./discovery/merge.ts";
+import type { ClusterState } from "./discovery/model.ts";
 
 /**
  * Starts kernel sync (before the speaker, so no change is missed): adopts routes a previous
@@ -191,6 +191,24 @@ export async function runDaemon(configPath: string): Promise<number> {
   let base = cfg;
   let cluster: ClusterState | undefined;
   let reloading: Promise<{ ok: boolean; message: string }> | undefined;
+  const warnMerge = warnOnce((w) =>
+    log.warn({ component: "discovery", warning: w }, "config and cluster disagree"),
+  );
+  /** What the file leaves out of the discovered cluster is named once; static routes follow the merge. */
+  const applyCluster = (state: ClusterState) => {
+    warnMerge(mergeWarnings(base, state));
+    if (base.kubernetes.staticRoutes) speaker.setStaticRoutes(clusterStaticRoutes(base, state));
+  };
+  /** nftables from the merged config (discovered CIDRs included); `force` re-applies an unchanged set. */
+  let nftApplied = "";
+  const applyNft = async (force: boolean) => {
+    if (!nft) return;
+    const desired = nftDesired(effectiveConfig(base, cluster));
+    const key = JSON.stringify(desired);
+    if (!force && key === nftApplied) return;
+    await nft.apply(desired);
+    nftApplied = key;
+  };
 
   const reload = sd.wrapReload(async (): Promise<{ ok: boolean; message: string }> => {
     try {
@@ -198,6 +216,7 @@ export async function runDaemon(configPath: string): Promise<number> {
       for (const w of next.warnings) log.warn({ path: w.path, line: w.line }, w.message);
       base = next.config;
       speaker.reconfigure(effectiveConfig(base, cluster));
+      if (cluster) applyCluster(cluster);
       if (kernel) await ipip.apply(base, kernel, kernelSnapshot(speaker));
       if (base.tunnels.wireguard.length > 0 || wg) {
         wg ??= newWireGuardManager(base);
@@ -210,7 +229,7 @@ export async function runDaemon(configPath: string): Promise<number> {
       }
       if (nft) {
         try {
-          await nft.apply(nftDesired(base));
+          await applyNft(true);
         } catch (e) {
           const msg = e instanceof Error ? e.message : String(e);
           return {
@@ -272,7 +291,7 @@ export async function runDaemon(configPath: string): Promise<number> {
   if (cfg.dataplane.enabled) {
     nft = new NftManager({ log: log.child({ component: "nftables" }) });
     try {
-      await nft.apply(nftDesired(cfg));
+      await applyNft(true);
     } catch (e) {
       log.error({ error: e instanceof Error ? e.message : String(e) }, "nftables ruleset rejected");
       if (cfg.returnPath.mode === "snat") {
@@ -288,10 +307,14 @@ export async function runDaemon(configPath: string): Promise<number> {
     cluster = state;
     try {
       speaker.reconfigure(effectiveConfig(base, state));
-      if (base.kubernetes.staticRoutes) speaker.setStaticRoutes(staticRoutes(state));
+      applyCluster(state);
     } catch (e) {
       log.error({ error: e instanceof Error ? e.message : String(e) }, "cannot apply the discovered cluster");
     }
+    // Cluster ranges learned from the API belong in the SNAT/MSS sets too (config may leave them out).
+    void applyNft(false).catch((e: unknown) => {
+      log.error({ error: e instanceof Error ? e.message : String(e) }, "nftables ruleset rejected");
+    });
   });
   const statusJson = (): StatusJson => ({
     ...speaker.status(),
