@@ -15,9 +15,17 @@
  *   during the soak (an outside proxy for event-loop lag), the longest silence any generator
  *   session saw from the target (KEEPALIVE jitter), CPU and RSS. The soak does not export
  *   (podgate's real fan-in case: cluster peers are iBGP and get nothing back).
+ *   Every --sample-seconds (default 30) it also records a time series — RSS, V8 heapUsed /
+ *   heapTotal / external (podgate's /metrics, served in the target namespace for the run),
+ *   event-loop delay p99/max since the previous sample, slowest API answer, CPU, the time the
+ *   daemon's main thread waited for a CPU (/proc/<pid>/schedstat), load, Established count and
+ *   the peers' state-transition counters — and prints it with the least-squares RSS and
+ *   heapUsed slopes (MiB/min) from t ≥ 60 s: a leak is a steady climb. A session leaving
+ *   Established is recorded (time, podgate's lastError, an extra sample) and the soak goes on.
  *
  *   sudo npx tsx bench/peers.ts converge [--sessions 250 --prefixes 40] [--targets podgate,bird]
- *   sudo npx tsx bench/peers.ts soak [--sessions 1000 --prefixes 10 --soak-seconds 120] [--cpu-prof DIR]
+ *   sudo npx tsx bench/peers.ts soak [--sessions 1000 --prefixes 10 --soak-seconds 120]
+ *     [--sample-seconds 30] [--cpu-prof DIR] [--json FILE]
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -218,6 +226,11 @@ export interface SoakResult {
   /** Least-squares slope over the samples from t ≥ 60 s (MiB/min): a leak is a steady climb. */
   rssSlopeMiBPerMin?: number;
   heapSlopeMiBPerMin?: number;
+  /** Standard errors of the two slopes (MiB/min). */
+  rssSlopeStdErr?: number;
+  heapSlopeStdErr?: number;
+  /** Lowest heapUsed (after a GC, roughly) in the first and second half of the t ≥ 60 s samples. */
+  heapFloorMiB?: [number, number];
   drops?: SoakDrop[];
   /** Generator-side "down" events, seconds since the soak window started. */
   genDownAt?: number[];
@@ -248,6 +261,26 @@ export function slope(points: readonly (readonly [number, number])[]): number {
     den += (x - mx) * (x - mx);
   }
   return den === 0 ? Number.NaN : num / den;
+}
+
+/**
+ * Standard error of slope(): with GC's sawtooth in heapUsed a small leak hides in the noise,
+ * so the slope is only meaningful next to this (a leak shows as |slope| well above ~2 × SE).
+ */
+export function slopeStdErr(points: readonly (readonly [number, number])[]): number {
+  const n = points.length;
+  const b = slope(points);
+  if (n < 3 || Number.isNaN(b)) return Number.NaN;
+  const mx = points.reduce((a, [x]) => a + x, 0) / n;
+  const my = points.reduce((a, [, y]) => a + y, 0) / n;
+  let sxx = 0;
+  let sse = 0;
+  for (const [x, y] of points) {
+    sxx += (x - mx) * (x - mx);
+    const e = y - (my + b * (x - mx));
+    sse += e * e;
+  }
+  return Math.sqrt(sse / (n - 2) / sxx);
 }
 
 function loadAvg(): string {
@@ -451,9 +484,18 @@ export async function runSoak(opts: {
         r.samples = series;
         r.drops = drops;
         const late = series.filter((x) => !x.atDrop && x.t >= 60);
-        r.rssSlopeMiBPerMin = slope(late.map((x) => [x.t / 60, x.rssMiB] as const));
+        const rssPts = late.map((x) => [x.t / 60, x.rssMiB] as const);
+        r.rssSlopeMiBPerMin = slope(rssPts);
+        r.rssSlopeStdErr = slopeStdErr(rssPts);
         const heap = late.filter((x) => x.heapUsedMiB !== undefined);
-        r.heapSlopeMiBPerMin = slope(heap.map((x) => [x.t / 60, x.heapUsedMiB!] as const));
+        const heapPts = heap.map((x) => [x.t / 60, x.heapUsedMiB!] as const);
+        r.heapSlopeMiBPerMin = slope(heapPts);
+        r.heapSlopeStdErr = slopeStdErr(heapPts);
+        if (heap.length >= 4) {
+          const half = Math.floor(heap.length / 2);
+          const floor = (xs: SoakSample[]) => Math.min(...xs.map((x) => x.heapUsedMiB!));
+          r.heapFloorMiB = [floor(heap.slice(0, half)), floor(heap.slice(half))];
+        }
         r.stable =
           r.sessionsDown === 0 &&
           r.notifications === 0 &&
@@ -555,8 +597,12 @@ export function soakSeriesTable(r: SoakResult): string {
   );
   const lines = [
     `${r.target}: load (1/5/15 min) at start ${r.loadStart ?? "?"}, at end ${r.loadEnd ?? "?"}`,
-    `slope from t ≥ 60 s: RSS ${f(r.rssSlopeMiBPerMin, 2)} MiB/min, heapUsed ${f(r.heapSlopeMiBPerMin, 2)} MiB/min`,
+    `slope from t ≥ 60 s: RSS ${f(r.rssSlopeMiBPerMin, 2)} ± ${f(r.rssSlopeStdErr, 2)} MiB/min, heapUsed ${f(r.heapSlopeMiBPerMin, 2)} ± ${f(r.heapSlopeStdErr, 2)} MiB/min (± standard error)`,
   ];
+  if (r.heapFloorMiB)
+    lines.push(
+      `heapUsed floor (lowest sample) first half ${f(r.heapFloorMiB[0])} MiB, second half ${f(r.heapFloorMiB[1])} MiB`,
+    );
   if (r.drops && r.drops.length > 0) {
     lines.push(
       `drops (${r.drops.length}): ${r.drops
