@@ -36,6 +36,19 @@ export interface MetricsServer {
 
 export const DEFAULT_METRICS_ADDRESS = "127.0.0.1:9179";
 
+/** status.tunnels (TunnelStatus in src/dataplane/tunnels.ts), read defensively. */
+interface TunnelPeerView {
+  readonly publicKey?: unknown;
+  readonly state?: unknown;
+  readonly handshakeAgeSeconds?: unknown;
+  readonly rxBytes?: unknown;
+  readonly txBytes?: unknown;
+}
+interface TunnelView {
+  readonly name?: unknown;
+  readonly peers?: readonly TunnelPeerView[];
+}
+
 /** RFC 4271 §8.2.2 states, all exported so a state's series exists even at 0. */
 const FSM_STATES: readonly FsmStateName[] = [
   "Idle",
@@ -274,6 +287,69 @@ export function createMetrics(view: MetricsView, opts: { defaultMetrics?: boolea
       const ms = num(kube()?.lastEventAgeMs);
       if (ms === undefined) this.remove({});
       else this.set(ms / 1000);
+    },
+  });
+
+  // WireGuard tunnels (issue 5): per interface and peer, named by the peer's public key (public
+  // by nature; never the private key). Absent when no tunnel is configured.
+  const tunnels = (): readonly TunnelView[] => {
+    const t = status().tunnels;
+    return Array.isArray(t) ? (t as TunnelView[]) : [];
+  };
+  const eachTunnelPeer = (fn: (labels: { interface: string; peer: string }, p: TunnelPeerView) => void) => {
+    for (const t of tunnels()) {
+      for (const p of t.peers ?? []) {
+        if (typeof t.name === "string" && typeof p.publicKey === "string")
+          fn({ interface: t.name, peer: p.publicKey }, p);
+      }
+    }
+  };
+  new Gauge({
+    name: "podgate_wireguard_peer_up",
+    help: "1 when the WireGuard peer was heard from within tunnels.handshakeTimeout (status state up).",
+    labelNames: ["interface", "peer"],
+    registers: [registry],
+    collect() {
+      this.reset();
+      eachTunnelPeer((l, p) => this.set(l, p.state === "up" ? 1 : 0));
+    },
+  });
+  new Gauge({
+    name: "podgate_wireguard_peer_last_handshake_seconds",
+    help: "Seconds since the WireGuard peer's latest handshake (absent until the first one).",
+    labelNames: ["interface", "peer"],
+    registers: [registry],
+    collect() {
+      this.reset();
+      eachTunnelPeer((l, p) => {
+        const age = num(p.handshakeAgeSeconds);
+        if (age !== undefined) this.set(l, age);
+      });
+    },
+  });
+  new Counter({
+    name: "podgate_wireguard_peer_bytes_total",
+    help: "Bytes received from / sent to the WireGuard peer (wg show transfer).",
+    labelNames: ["interface", "peer", "direction"],
+    registers: [registry],
+    collect() {
+      this.reset();
+      eachTunnelPeer((l, p) => {
+        this.inc({ ...l, direction: "received" }, Math.max(0, num(p.rxBytes) ?? 0));
+        this.inc({ ...l, direction: "sent" }, Math.max(0, num(p.txBytes) ?? 0));
+      });
+    },
+  });
+  new Gauge({
+    name: "podgate_ipip_up",
+    help: "1 when the tunnels.ipip device exists and is up (absent when IPIP is not configured).",
+    labelNames: ["interface"],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const i = asObject<{ name?: unknown; up?: unknown; lastError?: unknown }>(status().ipip);
+      if (i && typeof i.name === "string")
+        this.set({ interface: i.name }, i.up === true && !i.lastError ? 1 : 0);
     },
   });
 

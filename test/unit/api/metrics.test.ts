@@ -229,6 +229,49 @@ describe("metrics server", () => {
     expect(value(m, "podgate_bgp_peers", { state: "Established" })).toBe(2);
   });
 
+  it("exports WireGuard peers (up, handshake age, bytes) and the ipip device; absent when not configured", async () => {
+    const view = new FakeView();
+    const KEY = "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=";
+    const none = parse(await createMetrics(view, { defaultMetrics: false }).metrics());
+    expect(none.some((x) => x.name.startsWith("podgate_wireguard_") || x.name === "podgate_ipip_up")).toBe(
+      false,
+    );
+    view.st = {
+      ...view.st,
+      tunnels: [
+        {
+          name: "wg-cloud",
+          implementation: "userspace",
+          addresses: ["10.200.0.1/30"],
+          peers: [
+            {
+              publicKey: KEY,
+              allowedIPs: [],
+              handshakeAgeSeconds: 12,
+              rxBytes: 1000,
+              txBytes: 2000,
+              state: "up",
+            },
+            { publicKey: "other", allowedIPs: [], rxBytes: 0, txBytes: 5, state: "down" },
+          ],
+        },
+      ],
+      ipip: { name: "pgipip0", up: true, created: true },
+    } as StatusJson;
+    const m = parse(await createMetrics(view, { defaultMetrics: false }).metrics());
+    const l = { interface: "wg-cloud", peer: KEY };
+    expect(value(m, "podgate_wireguard_peer_up", l)).toBe(1);
+    expect(value(m, "podgate_wireguard_peer_up", { interface: "wg-cloud", peer: "other" })).toBe(0);
+    expect(value(m, "podgate_wireguard_peer_last_handshake_seconds", l)).toBe(12);
+    // never handshaken: no age series rather than a misleading 0
+    expect(
+      value(m, "podgate_wireguard_peer_last_handshake_seconds", { interface: "wg-cloud", peer: "other" }),
+    ).toBeUndefined();
+    expect(value(m, "podgate_wireguard_peer_bytes_total", { ...l, direction: "received" })).toBe(1000);
+    expect(value(m, "podgate_wireguard_peer_bytes_total", { ...l, direction: "sent" })).toBe(2000);
+    expect(value(m, "podgate_ipip_up", { interface: "pgipip0" })).toBe(1);
+  });
+
   it("/healthz is 200 while running; /readyz follows ready()", async () => {
     const view = new FakeView();
     const s = await start(view);
