@@ -197,7 +197,8 @@ describe("AdjRibIn", () => {
     loc.flush();
     adj.reimport(compilePolicy(only10_1, {}, ctx));
     const ch = loc.flush();
-    expect(ch.map((c) => [txt(c), c.best?.attrs.localPref])).toEqual([
+    // Walk order of the RIB's tables is not arrival order (route-table.ts): compare sorted.
+    expect(ch.map((c) => [txt(c), c.best?.attrs.localPref]).sort()).toEqual([
       ["10.1.0.0/26", 250],
       ["10.2.0.0/26", undefined],
     ]);
