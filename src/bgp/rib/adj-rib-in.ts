@@ -20,7 +20,6 @@ import { compactNlri } from "../wire/update.ts";
 import type { LocRib } from "./loc-rib.ts";
 import { makePath, type Path, PathSource, type PeerInfo, ribAttrs } from "./path.ts";
 import { ipv4Key, prefixKey, type RouteKey } from "./prefix-util.ts";
-import { type Cursor, RouteTable } from "./route-table.ts";
 
 /** The parts of a decoded UPDATE the RIB uses (UpdateMessage satisfies it). */
 export interface UpdateLike {
@@ -49,19 +48,19 @@ function containsAs(attrs: PathAttributes, asn: number): boolean {
 
 export class AdjRibIn {
   /** Accepted routes (post-policy Path; `sourceAttrs` holds the received attributes). */
-  private readonly accepted = new RouteTable<Path>();
+  private readonly accepted = new Map<RouteKey, Path>();
   /** Received but rejected by policy or loop detection (attrs as received). */
-  private readonly rejected = new RouteTable<Path>();
+  private readonly rejected = new Map<RouteKey, Path>();
   private policy: CompiledPolicy;
   private readonly localAsn: number;
   /** Position of an unfinished clear(limit) in `accepted` (kept so each slice starts where the last stopped). */
-  private drainIter: Cursor<Path> | undefined;
+  private drainIter: Iterator<[RouteKey, Path]> | undefined;
   /** Positions of an unfinished markStale(limit) in `accepted` and `rejected`. */
-  private markIter: Cursor<Path> | undefined;
-  private markRejIter: Cursor<Path> | undefined;
+  private markIter: Iterator<[RouteKey, Path]> | undefined;
+  private markRejIter: Iterator<[RouteKey, Path]> | undefined;
   /** Positions of an unfinished sweepStale(limit) in `accepted` and `rejected`. */
-  private sweepIter: Cursor<Path> | undefined;
-  private sweepRejIter: Cursor<Path> | undefined;
+  private sweepIter: Iterator<[RouteKey, Path]> | undefined;
+  private sweepRejIter: Iterator<[RouteKey, Path]> | undefined;
   /** An older Adj-RIB-In of the same peer still being drained (see supersede()). */
   private prev: AdjRibIn | undefined;
 
@@ -237,13 +236,15 @@ export class AdjRibIn {
     const loc = this.loc;
     const peer = this.peer;
     const acc = this.accepted;
-    // One cursor across calls: it survives deletions (nothing is inserted into a table being
-    // cleared), and restarting from the front would walk over the emptied slots on every slice.
-    const it = this.drainIter ?? acc.cursor();
+    // One iterator across calls: Map iterators survive deletions, and restarting from the
+    // front would walk over the deleted entries again on every slice.
+    const it = this.drainIter ?? acc.entries();
     let n = 0;
-    while (n < limit && it.next()) {
-      const p = it.value;
-      acc.delete(it.key);
+    while (n < limit) {
+      const r = it.next();
+      if (r.done) break;
+      const [k, p] = r.value;
+      acc.delete(k);
       loc.withdrawKey(peer, p.key, p.pathId);
       n++;
     }
@@ -265,8 +266,8 @@ export class AdjRibIn {
   markStale(limit = Number.POSITIVE_INFINITY): boolean {
     this.sweepIter = undefined;
     this.sweepRejIter = undefined;
-    this.markIter = this.accepted.cursor();
-    this.markRejIter = this.rejected.cursor();
+    this.markIter = this.accepted.entries();
+    this.markRejIter = this.rejected.entries();
     return this.continueMarking(limit);
   }
 
@@ -276,22 +277,24 @@ export class AdjRibIn {
     const itRej = this.markRejIter;
     if (it === undefined || itRej === undefined) return true;
     let n = 0;
-    // Only existing keys are replaced while marking (in place: the cursors stay valid).
     for (; n < limit; n++) {
-      if (!it.next()) break;
-      const p = it.value;
+      const r = it.next();
+      if (r.done) break;
+      const [k, p] = r.value;
       const s = p.withStale(true);
       if (s === p) continue;
-      this.accepted.set(it.key, s);
+      this.accepted.set(k, s);
       this.loc.replaceQuietly(s);
     }
     for (; n < limit; n++) {
-      if (!itRej.next()) {
+      const r = itRej.next();
+      if (r.done) {
         this.markIter = undefined;
         this.markRejIter = undefined;
         return true;
       }
-      this.rejected.set(itRej.key, itRej.value.withStale(true));
+      const [k, p] = r.value;
+      this.rejected.set(k, p.withStale(true));
     }
     return false;
   }
@@ -313,11 +316,8 @@ export class AdjRibIn {
     if (this.markIter !== undefined) this.continueMarking();
     const acc = this.accepted;
     const rej = this.rejected;
-    // New routes may be added while a sweep is unfinished: they are not stale, so a cursor that
-    // misses them or (after the table grew) sees some routes twice still deletes exactly the
-    // stale ones.
-    const it = this.sweepIter ?? acc.cursor();
-    const itRej = this.sweepRejIter ?? rej.cursor();
+    const it = this.sweepIter ?? acc.entries();
+    const itRej = this.sweepRejIter ?? rej.entries();
     let seen = 0;
     let n = 0;
     let more = false;
@@ -326,11 +326,12 @@ export class AdjRibIn {
         more = true;
         break;
       }
-      if (!it.next()) break;
+      const r = it.next();
+      if (r.done) break;
       seen++;
-      const p = it.value;
+      const [k, p] = r.value;
       if (!p.stale) continue;
-      acc.delete(it.key);
+      acc.delete(k);
       this.loc.withdrawKey(this.peer, p.key, p.pathId);
       n++;
     }
@@ -340,10 +341,12 @@ export class AdjRibIn {
           more = true;
           break;
         }
-        if (!itRej.next()) break;
+        const r = itRej.next();
+        if (r.done) break;
         seen++;
-        if (itRej.value.stale) {
-          rej.delete(itRej.key);
+        const [k, p] = r.value;
+        if (p.stale) {
+          rej.delete(k);
           n++;
         }
       }

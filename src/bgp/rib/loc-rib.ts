@@ -10,7 +10,6 @@ import type { Prefix } from "../wire/types.ts";
 import { type BestPathReason, bestPath, type DecisionOptions } from "./decision.ts";
 import { type Path, type PeerInfo, samePath } from "./path.ts";
 import { ipv4PrefixOfKey, prefixKey, type RouteKey } from "./prefix-util.ts";
-import { RouteTable } from "./route-table.ts";
 
 export interface RibChange {
   readonly key: RouteKey;
@@ -133,7 +132,7 @@ export class LocRib {
    * Per prefix: a Path (its only candidate, already reported as best — or, if its key is in
    * `fresh`, a brand-new prefix not reported yet) or a RibEntry.
    */
-  private readonly entries = new RouteTable<Path | RibEntry>();
+  private readonly entries = new Map<RouteKey, Path | RibEntry>();
   /**
    * Paths of prefixes created since the last flush (nothing reported for them yet), from
    * index `freshAt` on (a sliced flush may leave some). While `freshExact` holds, each is
