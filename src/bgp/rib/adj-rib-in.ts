@@ -110,13 +110,13 @@ export class AdjRibIn {
       const attrs = ribAttrs(a, "nlri");
       const src = new PathSource(this.peer, attrs, attrs, now, false);
       const loop = containsAs(attrs, this.localAsn);
-      for (const n of u.nlri) this.store(n, src, loop);
+      for (const n of u.nlri) this.store(n, src, loop, true);
     }
     if (a.mpReach && a.mpReach.nlri.length > 0) {
       const attrs = ribAttrs(a, "mp");
       const src = new PathSource(this.peer, attrs, attrs, now, false);
       const loop = containsAs(attrs, this.localAsn);
-      for (const n of a.mpReach.nlri) this.store(n, src, loop);
+      for (const n of a.mpReach.nlri) this.store(n, src, loop, true);
     }
   }
 
@@ -125,17 +125,28 @@ export class AdjRibIn {
    * in `nextHop`) and should be shared across the prefixes of one UPDATE.
    */
   announce(nlri: Nlri, attrs: PathAttributes, now: number): void {
-    this.store(nlri, new PathSource(this.peer, attrs, attrs, now, false), containsAs(attrs, this.localAsn));
+    this.store(
+      nlri,
+      new PathSource(this.peer, attrs, attrs, now, false),
+      containsAs(attrs, this.localAsn),
+      false,
+    );
   }
 
   /** `src`: one per UPDATE and family, shared by its routes. */
-  private store(nlri: Nlri, src: PathSource, loop: boolean): void {
+  /**
+   * `wire`: the prefix was decoded from an UPDATE, so for a numeric (IPv4) key the Path does not
+   * keep it (rebuilt from the key on demand, as for the compact NLRI of large UPDATEs): a
+   * one-prefix UPDATE of a full table then retains neither the Prefix object nor its text.
+   */
+  private store(nlri: Nlri, src: PathSource, loop: boolean, wire: boolean): void {
     const prefix = nlri.prefix;
     const pk = prefixKey(prefix);
     const pathId = nlri.pathId ?? 0;
     // ADD-PATH: (prefix, path id) — a string, the rare case.
     const k = nlri.pathId === undefined ? pk : `${pk}#${pathId}`;
-    this.place(k, makePath(pk, src, pathId, prefix), loop);
+    const stored = wire && typeof pk === "number" ? undefined : prefix;
+    this.place(k, makePath(pk, src, pathId, stored), loop);
   }
 
   private storeCompact(d: Uint32Array, addPath: boolean, src: PathSource, loop: boolean): void {

@@ -97,4 +97,37 @@ describe("compact IPv4 NLRI", () => {
     );
     expect(adj.prefixesAccepted).toBe(TEXTS.length - 2);
   });
+
+  it("one-prefix UPDATEs (eager decode) keep no Prefix per IPv4 route; announce() keeps the one given", () => {
+    const peer = makePeerInfo({
+      id: "n1",
+      address: "192.0.2.1",
+      asn: 64512,
+      routerId: "192.0.2.1",
+      ibgp: true,
+      role: "cluster",
+    });
+    const policy = compilePolicy(
+      { terms: [], default: "accept" },
+      {},
+      { direction: "import", localAsn: 64512 },
+    );
+    const attributes = { origin: 0 as const, asPath: [], nextHop: "192.0.2.1" };
+    const opts = DEFAULT_CODEC_OPTIONS;
+    const loc = new LocRib();
+    const adj = new AdjRibIn(peer, loc, { importPolicy: policy, localAsn: 64513 });
+    for (const t of EDGES) {
+      const u = decodeMessage(encodeUpdate({ attributes, nlri: [{ prefix: parsePrefix(t) }] }, opts), opts);
+      expect(compactNlri(u as UpdateMessage)).toBeUndefined();
+      adj.applyUpdate(u as UpdateMessage, 1);
+      const p = adj.get(parsePrefix(t))!;
+      expect(p.storedPrefix).toBeUndefined();
+      expect(p.prefix).toEqual(parsePrefix(t));
+    }
+    expect(loc.flush().map((c) => c.prefix)).toEqual(EDGES.map(parsePrefix));
+    // The API's announce() keeps its Prefix as given (display keeps the caller's form).
+    const given = parsePrefix("198.51.100.0/24");
+    adj.announce({ prefix: given }, Object.freeze({ ...attributes }), 2);
+    expect(adj.get(given)?.storedPrefix).toBe(given);
+  });
 });
