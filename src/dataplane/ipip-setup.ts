@@ -27,6 +27,11 @@ export function interfaceMtuOf(local: string | undefined): number | undefined {
   return undefined;
 }
 
+/** True when an interface of this host (this network namespace) holds `addr`. */
+export function hostHasAddress(addr: string): boolean {
+  return Object.values(networkInterfaces()).some((list) => (list ?? []).some((a) => a.address === addr));
+}
+
 /** The ipip device MTU: configured, else underlay − 20 (1480 when the underlay is unknown). */
 export function ipipMtu(cfg: IpipConfig, underlay = interfaceMtuOf(cfg.local)): number {
   return cfg.mtu ?? (underlay ?? DEFAULT_UNDERLAY_MTU) - IPIP_OVERHEAD;
@@ -64,6 +69,13 @@ export async function applyIpip(
     return { manager: undefined, resolver: undefined, ifindexChanged: o.lastIfindex !== undefined };
   }
   const manager = prev ?? new IpipManager({ log: o.log, ...(o.request ? { request: o.request } : {}) });
+  if (!hostHasAddress(cfg.local)) {
+    // Created anyway (the address may come later), but nodes' IPIP to it would go nowhere.
+    o.log.warn(
+      { tunnel: cfg.name, local: cfg.local },
+      "tunnels.ipip.local is not an address of this host: nodes cannot send IPIP back to it",
+    );
+  }
   try {
     const ifindex = await manager.ensure({
       name: cfg.name,
