@@ -15,12 +15,9 @@
  * when the internet drops the tunnel and returning when it comes back, and that neither private
  * key shows in logs or status. See docs/wireguard.md.
  */
-import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { TunnelStatus } from "../../src/dataplane/tunnels.ts";
-import { PODGATE_BIN, Podgate, type PodgateYaml, REPO_ROOT } from "../interop/podgate.ts";
+import { Podgate } from "../interop/podgate.ts";
 import type { BirdDaemon } from "../lab/daemons/bird.ts";
 import type { FrrDaemon } from "../lab/daemons/frr.ts";
 import { type Host, Lab, labPrereqs, waitFor } from "../lab/netns.ts";
@@ -34,6 +31,16 @@ import {
   installClusterIp,
   officeFrr,
 } from "../lab/sites.ts";
+import {
+  addInternet,
+  clusterGatewayConfig,
+  deleteWgInterfacesSync,
+  makeWgKeys,
+  officeGatewayConfig,
+  WG_SITES,
+  type WgKeys,
+  wireguardGoPids,
+} from "../lab/wireguard-sites.ts";
 
 const skip = labPrereqs([
   "bird",
@@ -50,25 +57,22 @@ const skip = labPrereqs([
 
 // ---- topology ---------------------------------------------------------------------------------
 
-const CLUSTER_AS = 64512;
-const OFFICE_GW_AS = 64513;
-const OFFICE_AS = 65010;
-const OFFICE_LAN = "10.10.0.0/24";
-const OFFICE_LAN_IP = "10.10.0.1";
-const LAPTOP_IP = "10.10.0.50";
-const OFFICE_TRANSIT_IP = "192.168.50.1";
-const OGW_TRANSIT_IP = "192.168.50.2";
-/** Public addresses: only the internet namespace routes between them. */
-const OGW_PUB = "192.0.2.2";
-const CGW_PUB = "198.51.100.2";
-const WG_PORT = 51820;
-const OGW_TUN = "10.200.0.1";
-const CGW_TUN = "10.200.0.2";
-const CGW_LAN_IP = "192.168.40.10";
-/** The nodes' default route points here; nothing answers. */
-const CLUSTER_LAN_ROUTER = "192.168.40.1";
-const POD_CIDR = "10.244.0.0/16";
-const SERVICE_CIDR = "10.96.0.0/12";
+const {
+  OFFICE_GW_AS,
+  OFFICE_AS,
+  OFFICE_LAN,
+  OFFICE_LAN_IP,
+  LAPTOP_IP,
+  OFFICE_TRANSIT_IP,
+  OGW_TRANSIT_IP,
+  WG_PORT,
+  CGW_TUN,
+  OGW_TUN,
+  CGW_LAN_IP,
+  CLUSTER_LAN_ROUTER,
+  POD_CIDR,
+  SERVICE_CIDR,
+} = WG_SITES;
 const CLUSTER_IP = "10.96.0.10";
 const POD_PORT = 80;
 /** The large transfer: 2 MiB served by the pod. */
@@ -91,28 +95,9 @@ function tunnels(status: unknown): TunnelStatus[] {
   return ((status as { tunnels?: unknown }).tunnels ?? []) as TunnelStatus[];
 }
 
-/** Deletes the WireGuard interfaces wherever they are (exit hook: wireguard-go ends with them). */
-function deleteInterfacesSync(hosts: readonly (Host | undefined)[]): void {
-  for (const h of hosts) {
-    if (!h) continue;
-    for (const n of [IF_OFFICE, IF_CLUSTER]) {
-      try {
-        execFileSync("ip", ["netns", "exec", h.ns, "ip", "link", "del", n], { stdio: "ignore" });
-      } catch {
-        // not there
-      }
-    }
-  }
-}
+const WG_IFS = [IF_OFFICE, IF_CLUSTER];
 
-function wgGoRunning(name: string): boolean {
-  try {
-    execFileSync("pgrep", ["-f", `wireguard-go -f ${name}$`], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-}
+const wgGoRunning = (name: string) => wireguardGoPids([name]).length > 0;
 
 // ---- the suite --------------------------------------------------------------------------------
 
@@ -129,95 +114,7 @@ describe.skipIf(!!skip)("e2e: remote cluster over WireGuard (two sites, internet
   let frr: FrrDaemon;
   let pgOffice: Podgate;
   let pgCluster: Podgate;
-  const keys = { office: "", cluster: "", officePub: "", clusterPub: "" };
-
-  const podgateCli = (args: string[]) =>
-    execFileSync("node", [PODGATE_BIN, ...args], { cwd: REPO_ROOT, encoding: "utf8" }).trim();
-
-  function officeConfig(): Omit<PodgateYaml, "api"> {
-    return {
-      routerId: OGW_TRANSIT_IP,
-      asn: OFFICE_GW_AS,
-      defaults: { connectRetryTime: 1 },
-      log: { level: "info" },
-      cluster: { podCIDRs: [POD_CIDR], serviceCIDRs: [SERVICE_CIDR] },
-      office: { prefixes: [OFFICE_LAN] },
-      tunnels: {
-        wireguard: [
-          {
-            name: IF_OFFICE,
-            privateKeyFile: join(lab.dir, "office.key"),
-            listenPort: WG_PORT,
-            address: [`${OGW_TUN}/30`],
-            peers: [
-              {
-                publicKey: keys.clusterPub,
-                endpoint: `${CGW_PUB}:${WG_PORT}`,
-                allowedIPs: [`${CGW_TUN}/32`, POD_CIDR, SERVICE_CIDR],
-                persistentKeepalive: 1,
-              },
-            ],
-          },
-        ],
-      },
-      peers: [
-        { name: "office-router", address: OFFICE_TRANSIT_IP, asn: OFFICE_AS },
-        {
-          name: "cluster-gateway",
-          address: CGW_TUN,
-          asn: CLUSTER_AS,
-          role: "gateway",
-          holdTime: 9,
-          keepaliveTime: 3,
-        },
-      ],
-    } as Omit<PodgateYaml, "api">;
-  }
-
-  function clusterConfig(): Omit<PodgateYaml, "api"> {
-    return {
-      routerId: CGW_LAN_IP,
-      asn: CLUSTER_AS,
-      defaults: { connectRetryTime: 1 },
-      log: { level: "info" },
-      cluster: { podCIDRs: [POD_CIDR], serviceCIDRs: [SERVICE_CIDR] },
-      office: { prefixes: [OFFICE_LAN] },
-      returnPath: { mode: "advertise" },
-      tunnels: {
-        wireguard: [
-          {
-            name: IF_CLUSTER,
-            privateKeyFile: join(lab.dir, "cluster.key"),
-            listenPort: WG_PORT,
-            address: [`${CGW_TUN}/30`],
-            peers: [
-              // No endpoint: the office dials in.
-              {
-                publicKey: keys.officePub,
-                allowedIPs: [`${OGW_TUN}/32`, OFFICE_LAN],
-                persistentKeepalive: 1,
-              },
-            ],
-          },
-        ],
-      },
-      peers: [
-        ...NODES.map((n) => ({ name: n.name, address: n.ip, asn: CLUSTER_AS })),
-        {
-          name: "office-gateway",
-          address: OGW_TUN,
-          asn: OFFICE_GW_AS,
-          role: "gateway",
-          // The office dials in (it may sit behind NAT). Also avoids a reconnect livelock after
-          // an outage: two active sides in IdleHold backoff reject each other (Cease/Connection
-          // Rejected) for minutes; reported to the lead.
-          passive: true,
-          holdTime: 9,
-          keepaliveTime: 3,
-        },
-      ],
-    } as Omit<PodgateYaml, "api">;
-  }
+  let keys: WgKeys;
 
   /** Waits until the cluster prefixes the office router has from the office podgate satisfy `pred`. */
   async function waitOfficeRouter(pred: (p: string[]) => boolean, what: string, timeoutMs = 30_000) {
@@ -226,10 +123,9 @@ describe.skipIf(!!skip)("e2e: remote cluster over WireGuard (two sites, internet
 
   beforeAll(async () => {
     lab = new Lab("rc");
-    ogw = await lab.addHost("ogw");
-    inet = await lab.addHost("inet");
-    cgw = await lab.addHost("cgw");
-    process.once("exit", () => deleteInterfacesSync([ogw, cgw]));
+    // The internet: the only path between the two gateways' public addresses.
+    ({ ogw, inet, cgw } = await addInternet(lab));
+    process.once("exit", () => deleteWgInterfacesSync([ogw, cgw], WG_IFS));
 
     // Office site.
     ({ office, laptop } = await addOfficeSite(lab, {
@@ -239,13 +135,6 @@ describe.skipIf(!!skip)("e2e: remote cluster over WireGuard (two sites, internet
       lanIp: OFFICE_LAN_IP,
       laptopIp: LAPTOP_IP,
     }));
-    // The internet: the only path between the two gateways' public addresses.
-    await lab.link(ogw, inet, { aAddr: `${OGW_PUB}/24`, bAddr: "192.0.2.1/24" });
-    await lab.link(cgw, inet, { aAddr: `${CGW_PUB}/24`, bAddr: "198.51.100.1/24" });
-    await inet.sysctl("net.ipv4.ip_forward", "1");
-    await ogw.run(["ip", "route", "add", "default", "via", "192.0.2.1"]);
-    await cgw.run(["ip", "route", "add", "default", "via", "198.51.100.1"]);
-    for (const g of [ogw, cgw]) await g.sysctl("net.ipv4.ip_forward", "1");
     // Cluster site. Like a real node, each has a default route (to a LAN router nobody models):
     // proxy ARP for the pods' 169.254.1.1 gateway only answers for an address the node can route.
     const site = await addClusterSite(lab, {
@@ -268,15 +157,7 @@ describe.skipIf(!!skip)("e2e: remote cluster over WireGuard (two sites, internet
     }
 
     // Keys through podgate's own CLI (0600 files; only public keys are exchanged).
-    for (const side of ["office", "cluster"] as const) {
-      const file = join(lab.dir, `${side}.key`);
-      podgateCli(["wg", "genkey", "--out", file]);
-      keys[side] = readFileSync(file, "utf8").trim();
-      keys[side === "office" ? "officePub" : "clusterPub"] = podgateCli(["wg", "pubkey", "--key", file])
-        .split("\n")
-        .pop()!
-        .trim();
-    }
+    keys = makeWgKeys(lab);
     expect(keys.officePub).toMatch(/^[A-Za-z0-9+/]{43}=$/);
     expect(keys.clusterPub).toMatch(/^[A-Za-z0-9+/]{43}=$/);
 
@@ -293,9 +174,13 @@ describe.skipIf(!!skip)("e2e: remote cluster over WireGuard (two sites, internet
     await frr.announce(OFFICE_LAN);
 
     // The responder (no endpoint) first, so the office's first handshake is answered.
-    pgCluster = new Podgate(cgw, clusterConfig(), "podgate-cluster");
+    pgCluster = new Podgate(
+      cgw,
+      clusterGatewayConfig({ ifName: IF_CLUSTER, keys, nodes: NODES }),
+      "podgate-cluster",
+    );
     await pgCluster.start();
-    pgOffice = new Podgate(ogw, officeConfig(), "podgate-office");
+    pgOffice = new Podgate(ogw, officeGatewayConfig({ ifName: IF_OFFICE, keys }), "podgate-office");
     await pgOffice.start();
     await pgCluster.waitEstablished([...NODES.map((n) => n.ip), OGW_TUN], 60_000);
     await pgOffice.waitEstablished([OFFICE_TRANSIT_IP, CGW_TUN], 60_000);
@@ -309,7 +194,7 @@ describe.skipIf(!!skip)("e2e: remote cluster over WireGuard (two sites, internet
     }
     await pgOffice?.stop().catch(() => undefined);
     await pgCluster?.stop().catch(() => undefined);
-    deleteInterfacesSync([ogw, cgw]);
+    deleteWgInterfacesSync([ogw, cgw], WG_IFS);
     await lab?.teardown();
     // podgate deletes its interfaces on shutdown and wireguard-go ends with them.
     await waitFor(async () => !wgGoRunning(IF_OFFICE) && !wgGoRunning(IF_CLUSTER), {
