@@ -18,34 +18,43 @@
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { loadavg } from "node:os";
-import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { STALE_RESET_ENV } from "../src/dataplane/linux/wireguard.ts";
-import { PODGATE_BIN, Podgate, type PodgateYaml, REPO_ROOT } from "../test/interop/podgate.ts";
-import { calicoNode } from "../test/lab/daemons/bird.ts";
-import { FrrDaemon } from "../test/lab/daemons/frr.ts";
+import { Podgate } from "../test/interop/podgate.ts";
 import { type Host, Lab, waitFor } from "../test/lab/netns.ts";
+import { addCalicoPod, addClusterSite, addOfficeSite, calicoMesh, officeFrr } from "../test/lab/sites.ts";
+import {
+  addInternet,
+  clusterGatewayConfig,
+  deleteWgInterfacesSync,
+  makeWgKeys,
+  officeGatewayConfig,
+  WG_SITES,
+  wireguardGoPids,
+} from "../test/lab/wireguard-sites.ts";
 import { mdTable, sleep } from "./harness.ts";
 
-const CLUSTER_AS = 64512;
-const OFFICE_GW_AS = 64513;
-const OFFICE_AS = 65010;
-const OFFICE_LAN = "10.10.0.0/24";
-const OFFICE_LAN_IP = "10.10.0.1";
-const LAPTOP_IP = "10.10.0.50";
-const OFFICE_TRANSIT_IP = "192.168.50.1";
-const OGW_TRANSIT_IP = "192.168.50.2";
-const OGW_PUB = "192.0.2.2";
-const CGW_PUB = "198.51.100.2";
-const WG_PORT = 51820;
-const OGW_TUN = "10.200.0.1";
-const CGW_TUN = "10.200.0.2";
-const CGW_LAN_IP = "192.168.40.10";
-const NODE_IP = "192.168.40.101";
-const NODE_BLOCK = "10.244.1.0/26";
-const POD_IP = "10.244.1.2";
-const POD_CIDR = "10.244.0.0/16";
-const SERVICE_CIDR = "10.96.0.0/12";
+const {
+  OFFICE_AS,
+  OFFICE_GW_AS,
+  OFFICE_LAN,
+  OFFICE_LAN_IP,
+  LAPTOP_IP,
+  OFFICE_TRANSIT_IP,
+  OGW_TRANSIT_IP,
+  OGW_PUB,
+  CGW_PUB,
+  WG_PORT,
+  OGW_TUN,
+  CGW_TUN,
+  CGW_LAN_IP,
+  CLUSTER_LAN_ROUTER,
+} = WG_SITES;
+const NODES = [
+  { name: "node1", ip: "192.168.40.101", block: "10.244.1.0/26", pod: { name: "pod1", ip: "10.244.1.2" } },
+] as const;
+const NODE_IP = NODES[0].ip;
+const POD_IP = NODES[0].pod.ip;
 /** The plain routed path between the two gateways (no tunnel). */
 const DIRECT_OGW = "172.31.0.1";
 const DIRECT_CGW = "172.31.0.2";
@@ -61,32 +70,7 @@ const load = () =>
     .join(" ");
 const f2 = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : "–");
 
-function deleteInterfacesSync(hosts: readonly (Host | undefined)[]): void {
-  for (const h of hosts) {
-    if (!h) continue;
-    for (const n of [IF_OFFICE, IF_CLUSTER]) {
-      try {
-        execFileSync("ip", ["netns", "exec", h.ns, "ip", "link", "del", n], { stdio: "ignore" });
-      } catch {
-        // not there
-      }
-    }
-  }
-}
-
-/** pids of the wireguard-go processes serving our two interfaces. */
-function wgGoPids(): number[] {
-  const pids: number[] = [];
-  for (const name of [IF_OFFICE, IF_CLUSTER]) {
-    try {
-      const out = execFileSync("pgrep", ["-f", `wireguard-go -f ${name}$`], { encoding: "utf8" });
-      pids.push(...out.trim().split("\n").filter(Boolean).map(Number));
-    } catch {
-      // not running
-    }
-  }
-  return pids;
-}
+const WG_IFS = [IF_OFFICE, IF_CLUSTER];
 
 const CLK_TCK = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim());
 
@@ -120,133 +104,44 @@ interface Site {
 
 async function buildLab(): Promise<Site> {
   const lab = new Lab("wgb");
-  const laptop = await lab.addHost("laptop");
-  const office = await lab.addHost("office");
-  const ogw = await lab.addHost("ogw");
-  const inet = await lab.addHost("inet");
-  const cgw = await lab.addHost("cgw");
-  const node = await lab.addHost("node1");
-  process.once("exit", () => deleteInterfacesSync([ogw, cgw]));
-
-  await lab.bridge([
-    { host: office, addr: `${OFFICE_LAN_IP}/24` },
-    { host: laptop, addr: `${LAPTOP_IP}/24` },
-  ]);
-  await laptop.run(["ip", "route", "add", "default", "via", OFFICE_LAN_IP]);
-  await office.sysctl("net.ipv4.ip_forward", "1");
-  await lab.link(ogw, office, { aAddr: `${OGW_TRANSIT_IP}/30`, bAddr: `${OFFICE_TRANSIT_IP}/30` });
-  await lab.link(ogw, inet, { aAddr: `${OGW_PUB}/24`, bAddr: "192.0.2.1/24" });
-  await lab.link(cgw, inet, { aAddr: `${CGW_PUB}/24`, bAddr: "198.51.100.1/24" });
-  await inet.sysctl("net.ipv4.ip_forward", "1");
-  await ogw.run(["ip", "route", "add", "default", "via", "192.0.2.1"]);
-  await cgw.run(["ip", "route", "add", "default", "via", "198.51.100.1"]);
-  for (const g of [ogw, cgw]) await g.sysctl("net.ipv4.ip_forward", "1");
+  const { ogw, inet, cgw } = await addInternet(lab);
+  process.once("exit", () => deleteWgInterfacesSync([ogw, cgw], WG_IFS));
+  const { office, laptop } = await addOfficeSite(lab, {
+    gateway: ogw,
+    gatewayTransitIp: OGW_TRANSIT_IP,
+    officeTransitIp: OFFICE_TRANSIT_IP,
+    lanIp: OFFICE_LAN_IP,
+    laptopIp: LAPTOP_IP,
+  });
   // The plain path: a veth straight between the gateways, used only by /32 routes (below).
   await lab.link(ogw, cgw, { aAddr: `${DIRECT_OGW}/30`, bAddr: `${DIRECT_CGW}/30` });
-  await lab.bridge([
-    { host: cgw, addr: `${CGW_LAN_IP}/24` },
-    { host: node, addr: `${NODE_IP}/24` },
-  ]);
-  await node.sysctl("net.ipv4.ip_forward", "1");
-  await node.run(["ip", "route", "add", "default", "via", "192.168.40.1"]);
-  const pod = await lab.addHost("pod1");
-  const { aIf } = await lab.link(node, pod, { bAddr: `${POD_IP}/32` });
-  await pod.run(["ip", "route", "add", "169.254.1.1", "dev", "eth0", "scope", "link"]);
-  await pod.run(["ip", "route", "add", "default", "via", "169.254.1.1", "dev", "eth0"]);
-  await node.sysctl(`net.ipv4.conf.${aIf}.proxy_arp`, "1");
-  await node.sysctl(`net.ipv4.neigh.${aIf}.proxy_delay`, "0");
-  await node.run(["ip", "route", "add", `${POD_IP}/32`, "dev", aIf]);
-  pod.spawn(["iperf3", "-s", "-B", POD_IP], { logName: "iperf3-s.log" });
-
-  const podgateCli = (args: string[]) =>
-    execFileSync("node", [PODGATE_BIN, ...args], { cwd: REPO_ROOT, encoding: "utf8" }).trim();
-  const pub: Record<string, string> = {};
-  for (const side of ["office", "cluster"]) {
-    const file = join(lab.dir, `${side}.key`);
-    podgateCli(["wg", "genkey", "--out", file]);
-    pub[side] = podgateCli(["wg", "pubkey", "--key", file]).split("\n").pop()!.trim();
-  }
-
-  const bird = calicoNode({
-    host: node,
-    nodeIp: NODE_IP,
-    peers: [{ address: CGW_LAN_IP }],
-    blocks: [NODE_BLOCK],
+  const site = await addClusterSite(lab, {
+    gateway: cgw,
+    gatewayIp: CGW_LAN_IP,
+    nodes: NODES,
+    defaultVia: CLUSTER_LAN_ROUTER,
   });
-  const frr = new FrrDaemon({
+  const pod = await addCalicoPod(lab, site.nodes[0]!, NODES[0].pod);
+  pod.host.spawn(["iperf3", "-s", "-B", POD_IP], { logName: "iperf3-s.log" });
+
+  const keys = makeWgKeys(lab);
+  const [bird] = calicoMesh(site.nodes, NODES, { gatewayIps: [CGW_LAN_IP] });
+  const frr = officeFrr({
     host: office,
     routerId: OFFICE_TRANSIT_IP,
     asn: OFFICE_AS,
+    gatewayIp: OGW_TRANSIT_IP,
+    gatewayAsn: OFFICE_GW_AS,
     instance: "frr-wgb-office",
-    neighbors: [{ address: OGW_TRANSIT_IP, asn: OFFICE_GW_AS }],
   });
-  await Promise.all([bird.start(), frr.start()]);
+  await Promise.all([bird!.start(), frr.start()]);
   await frr.announce(OFFICE_LAN);
 
-  const gatewayPeer = { role: "gateway", holdTime: 9, keepaliveTime: 3 };
-  const pgOffice = new Podgate(
-    ogw,
-    {
-      routerId: OGW_TRANSIT_IP,
-      asn: OFFICE_GW_AS,
-      defaults: { connectRetryTime: 1 },
-      log: { level: "info" },
-      cluster: { podCIDRs: [POD_CIDR], serviceCIDRs: [SERVICE_CIDR] },
-      office: { prefixes: [OFFICE_LAN] },
-      tunnels: {
-        wireguard: [
-          {
-            name: IF_OFFICE,
-            privateKeyFile: join(lab.dir, "office.key"),
-            listenPort: WG_PORT,
-            address: [`${OGW_TUN}/30`],
-            peers: [
-              {
-                publicKey: pub["cluster"],
-                endpoint: `${CGW_PUB}:${WG_PORT}`,
-                allowedIPs: [`${CGW_TUN}/32`, POD_CIDR, SERVICE_CIDR],
-                persistentKeepalive: 1,
-              },
-            ],
-          },
-        ],
-      },
-      peers: [
-        { name: "office-router", address: OFFICE_TRANSIT_IP, asn: OFFICE_AS },
-        { name: "cluster-gateway", address: CGW_TUN, asn: CLUSTER_AS, ...gatewayPeer },
-      ],
-    } as Omit<PodgateYaml, "api">,
-    "podgate-office",
-  );
+  const pgOffice = new Podgate(ogw, officeGatewayConfig({ ifName: IF_OFFICE, keys }), "podgate-office");
+  // The office dials in (as in the e2e suite; see the livelock note in clusterGatewayConfig).
   const pgCluster = new Podgate(
     cgw,
-    {
-      routerId: CGW_LAN_IP,
-      asn: CLUSTER_AS,
-      defaults: { connectRetryTime: 1 },
-      log: { level: "info" },
-      cluster: { podCIDRs: [POD_CIDR], serviceCIDRs: [SERVICE_CIDR] },
-      office: { prefixes: [OFFICE_LAN] },
-      returnPath: { mode: "advertise" },
-      tunnels: {
-        wireguard: [
-          {
-            name: IF_CLUSTER,
-            privateKeyFile: join(lab.dir, "cluster.key"),
-            listenPort: WG_PORT,
-            address: [`${CGW_TUN}/30`],
-            peers: [
-              { publicKey: pub["office"], allowedIPs: [`${OGW_TUN}/32`, OFFICE_LAN], persistentKeepalive: 1 },
-            ],
-          },
-        ],
-      },
-      peers: [
-        { name: "node1", address: NODE_IP, asn: CLUSTER_AS },
-        // The office dials in (as in the e2e suite; see the livelock note there).
-        { name: "office-gateway", address: OGW_TUN, asn: OFFICE_GW_AS, passive: true, ...gatewayPeer },
-      ],
-    } as Omit<PodgateYaml, "api">,
+    clusterGatewayConfig({ ifName: IF_CLUSTER, keys, nodes: NODES }),
     "podgate-cluster",
   );
   await pgCluster.start();
@@ -337,7 +232,7 @@ async function iperf(
     ? IF_OFFICE
     : ((JSON.parse(await s.ogw.run(["ip", "-j", "route", "get", POD_IP])) as { dev: string }[])[0]?.dev ??
       "");
-  const pids = wgGoPids();
+  const pids = wireguardGoPids(WG_IFS);
   const [l0, o0, c0, tx0] = await Promise.all([
     counters(s.laptop),
     counters(s.ogw),
@@ -666,7 +561,7 @@ async function main(): Promise<void> {
   } finally {
     await s.pgOffice.stop().catch(() => undefined);
     await s.pgCluster.stop().catch(() => undefined);
-    deleteInterfacesSync([s.ogw, s.cgw]);
+    deleteWgInterfacesSync([s.ogw, s.cgw], WG_IFS);
     await s.lab.teardown();
   }
   say(`total ${((Date.now() - t0) / 1000).toFixed(1)} s`);
