@@ -11,9 +11,21 @@
  *                      u32 ifi_change; }                                                      16 B
  *   then rtattrs (host byte order, padded to 4); IFLA_LINKINFO and IFLA_INFO_DATA are nested.
  */
-import { endianness } from "node:os";
 import { DEFAULT_METRIC, type KernelRoute, RT_TABLE_MAIN, RTPROT_PODGATE } from "../types.ts";
-import { addrBytes, NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST, NLMSG_HDRLEN } from "./rtnl.ts";
+import {
+  addrBytes,
+  addrText,
+  align4,
+  NLM_F_ACK,
+  NLM_F_CREATE,
+  NLM_F_EXCL,
+  NLM_F_REQUEST,
+  NLMSG_HDRLEN,
+  parseAttrs,
+  r32,
+  w16,
+  w32,
+} from "./rtnl.ts";
 
 // linux/rtnetlink.h
 export const RTM_NEWLINK = 16; // 16
@@ -54,18 +66,6 @@ export interface IpipLinkOptions {
   /** Device MTU; default 1480 (1500 − 20). */
   readonly mtu?: number;
   readonly seq: number;
-}
-
-const LE = endianness() === "LE";
-const align4 = (n: number): number => (n + 3) & ~3;
-
-function w16(b: Buffer, v: number, o: number): void {
-  if (LE) b.writeUInt16LE(v, o);
-  else b.writeUInt16BE(v, o);
-}
-function w32(b: Buffer, v: number, o: number): void {
-  if (LE) b.writeUInt32LE(v >>> 0, o);
-  else b.writeUInt32BE(v >>> 0, o);
 }
 
 /** One rtattr (header + payload + padding). */
@@ -227,48 +227,32 @@ export interface LinkInfo {
   readonly remote?: string;
 }
 
-function r16(b: Buffer, o: number): number {
-  return LE ? b.readUInt16LE(o) : b.readUInt16BE(o);
-}
-function r32(b: Buffer, o: number): number {
-  return LE ? b.readUInt32LE(o) : b.readUInt32BE(o);
-}
-
-function eachAttr(b: Buffer, start: number, end: number, fn: (type: number, v: Buffer) => void): void {
-  let o = start;
-  while (o + 4 <= end) {
-    const len = r16(b, o);
-    if (len < 4 || o + len > end) break;
-    fn(r16(b, o + 2) & 0x3fff, b.subarray(o + 4, o + len)); // strip NLA_F_NESTED / NLA_F_NET_BYTEORDER
-    o += align4(len);
-  }
-}
-
 const cString = (v: Buffer): string => {
   const nul = v.indexOf(0);
   return v.subarray(0, nul < 0 ? v.length : nul).toString("utf8");
 };
+/** An IFLA_IPTUN_LOCAL/REMOTE value; 0.0.0.0 (any) reads as absent. */
 const ipv4Text = (v: Buffer): string | undefined =>
-  v.length >= 4 && v.readUInt32BE(0) !== 0 ? `${v[0]}.${v[1]}.${v[2]}.${v[3]}` : undefined;
+  v.length >= 4 && v.readUInt32BE(0) !== 0 ? addrText(v.subarray(0, 4), 4) : undefined;
 
 /** Decodes the payload (after nlmsghdr) of an RTM_NEWLINK message; undefined if truncated. */
 export function decodeLink(payload: Buffer): LinkInfo | undefined {
   if (payload.length < IFINFOMSG_LEN) return undefined;
-  const ifindex = LE ? payload.readInt32LE(4) : payload.readInt32BE(4);
+  const ifindex = r32(payload, 4) | 0; // s32 ifi_index
   const up = (r32(payload, 8) & IFF_UP) !== 0;
   let name = "";
   let mtu: number | undefined;
   let kind: string | undefined;
   let local: string | undefined;
   let remote: string | undefined;
-  eachAttr(payload, IFINFOMSG_LEN, payload.length, (t, v) => {
+  parseAttrs(payload, IFINFOMSG_LEN, payload.length, (t, v) => {
     if (t === IFLA_IFNAME) name = cString(v);
     else if (t === IFLA_MTU && v.length >= 4) mtu = r32(v, 0);
     else if (t === IFLA_LINKINFO) {
-      eachAttr(v, 0, v.length, (lt, lv) => {
+      parseAttrs(v, 0, v.length, (lt, lv) => {
         if (lt === IFLA_INFO_KIND) kind = cString(lv);
         else if (lt === IFLA_INFO_DATA) {
-          eachAttr(lv, 0, lv.length, (dt, dv) => {
+          parseAttrs(lv, 0, lv.length, (dt, dv) => {
             if (dt === IFLA_IPTUN_LOCAL) local = ipv4Text(dv);
             else if (dt === IFLA_IPTUN_REMOTE) remote = ipv4Text(dv);
           });

@@ -63,25 +63,25 @@ export const AF_INET6 = 10;
 
 const LE = endianness() === "LE";
 
-function w16(b: Buffer, v: number, o: number): void {
+export function w16(b: Buffer, v: number, o: number): void {
   if (LE) b.writeUInt16LE(v, o);
   else b.writeUInt16BE(v, o);
 }
-function w32(b: Buffer, v: number, o: number): void {
+export function w32(b: Buffer, v: number, o: number): void {
   if (LE) b.writeUInt32LE(v >>> 0, o);
   else b.writeUInt32BE(v >>> 0, o);
 }
-function r16(b: Buffer, o: number): number {
+export function r16(b: Buffer, o: number): number {
   return LE ? b.readUInt16LE(o) : b.readUInt16BE(o);
 }
-function r32(b: Buffer, o: number): number {
+export function r32(b: Buffer, o: number): number {
   return LE ? b.readUInt32LE(o) : b.readUInt32BE(o);
 }
 function rs32(b: Buffer, o: number): number {
   return LE ? b.readInt32LE(o) : b.readInt32BE(o);
 }
 
-const align4 = (n: number): number => (n + 3) & ~3;
+export const align4 = (n: number): number => (n + 3) & ~3;
 
 /** errno number → name ("ENETUNREACH"), from Node's table. */
 const ERRNO_NAMES = new Map<number, string>(Object.entries(osConstants.errno).map(([k, v]) => [v, k]));
@@ -103,7 +103,7 @@ export function addrBytes(text: string, family: 4 | 6): Buffer {
   return Buffer.from(v6);
 }
 
-function addrText(b: Buffer, family: 4 | 6): string {
+export function addrText(b: Buffer, family: 4 | 6): string {
   return family === 4 ? formatIpv4(b.readUInt32BE(0)) : formatIpv6(b);
 }
 
@@ -305,7 +305,12 @@ export function parseErrno(payload: Buffer): number {
   return payload.length >= 4 ? -rs32(payload, 0) : 0;
 }
 
-function parseAttrs(b: Buffer, start: number, end: number, each: (type: number, v: Buffer) => void): void {
+export function parseAttrs(
+  b: Buffer,
+  start: number,
+  end: number,
+  each: (type: number, v: Buffer) => void,
+): void {
   let o = start;
   while (o + 4 <= end) {
     const len = r16(b, o);
