@@ -9,7 +9,6 @@ import { monitorEventLoopDelay } from "node:perf_hooks";
 import { startMetricsServer } from "./api/metrics.ts";
 import { startApiServer } from "./api/server.ts";
 import type { StatusJson } from "./api/types.ts";
-import type { RibChange } from "./bgp/rib/index.ts";
 import { Speaker } from "./bgp/speaker.ts";
 import { ConfigError, loadConfigWithWarnings } from "./config/load.ts";
 import type { PodgateConfig } from "./config/types.ts";
@@ -55,11 +54,9 @@ async function startDataplane(
   // The ipip device before adoption: routes a previous run left through it are then kept as is.
   await ipip.apply(cfg, kernel, []);
   await kernel.startupReconcile();
-  // Only aggregates of the local routes go to the kernel (as unreachable); routes podgate
-  // originates for announcement only (`originate`) are not forwarding state of this host.
   speaker.on("changes", (changes) => {
     const aggregates = new Set(speaker.activeAggregates());
-    kernel.onChanges(changes.map((c) => localFilter(c, aggregates)));
+    kernel.onChanges(changes.map((c) => kernelView(c, aggregates)));
   });
   let done = false;
   const converge = () => {
@@ -130,31 +127,19 @@ class IpipState {
   }
 }
 
-/** The Loc-RIB as KernelSync should see it (non-aggregate local routes are not forwarding state). */
+/** The Loc-RIB as KernelSync should see it: every selected entry through kernelView(). */
 function kernelSnapshot(speaker: Speaker): RouteSnapshotEntry[] {
   const aggregates = new Set(speaker.activeAggregates());
-  const out: RouteSnapshotEntry[] = [];
-  for (const e of speaker.locRib.selected()) {
-    const local = e.best?.peer.local && !aggregates.has(`${e.prefix.addr}/${e.prefix.len}`);
-    out.push(local ? { prefix: e.prefix, best: undefined, multipath: [] } : e);
-  }
-  return out;
+  return [...speaker.locRib.selected()].map((e) => kernelView(e, aggregates));
 }
 
-function localFilter(c: RibChange, aggregates: ReadonlySet<string>): RibChange {
-  const b = c.best;
-  if (!b?.peer.local) return c;
-  const text = `${c.prefix.addr}/${c.prefix.len}`;
-  if (aggregates.has(text)) return c;
-  // Explicit fields, not a spread: a RibChange may compute fields lazily on its prototype.
-  return {
-    key: c.key,
-    prefix: c.prefix,
-    best: undefined,
-    previous: c.previous,
-    multipath: [],
-    reason: c.reason,
-  };
+/**
+ * Only aggregates of the local routes are forwarding state (installed as unreachable); a local
+ * route podgate originates for announcement only (`originate`) reaches KernelSync as withdrawn.
+ */
+function kernelView(e: RouteSnapshotEntry, aggregates: ReadonlySet<string>): RouteSnapshotEntry {
+  if (!e.best?.peer.local || aggregates.has(`${e.prefix.addr}/${e.prefix.len}`)) return e;
+  return { prefix: e.prefix, best: undefined, multipath: [] };
 }
 
 export async function runDaemon(configPath: string): Promise<number> {
