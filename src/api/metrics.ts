@@ -59,19 +59,6 @@ const FSM_STATES: readonly FsmStateName[] = [
   "Established",
 ];
 
-/**
- * Session state-change counts the speaker adds to each peer's status (PeerTransitions in
- * src/bgp/speaker.ts); read structurally, and only exported for peers that carry them.
- */
-type PeerWithChanges = PeerStatus & {
-  readonly stateTransitions?: readonly {
-    readonly from: string;
-    readonly to: string;
-    readonly count: number;
-  }[];
-  readonly establishedTransitions?: number;
-};
-
 /** The fields of KernelSyncStatus (src/dataplane/sync.ts) the metrics read; status has it as unknown. */
 interface KernelView {
   readonly installed?: number;
@@ -116,7 +103,7 @@ export function createMetrics(view: MetricsView, opts: { defaultMetrics?: boolea
   // a collector run outside metrics() (registry used directly) reads a fresh one.
   let snapshot: StatusJson | undefined;
   const status = (): StatusJson => snapshot ?? view.status();
-  const peers = (): readonly PeerWithChanges[] => status().peers;
+  const peers = (): readonly PeerStatus[] => status().peers;
   const kernel = (): KernelView | undefined => asObject<KernelView>(status().dataplane);
   const kube = (): KubeView | undefined => asObject<KubeView>(status().kubernetes);
 

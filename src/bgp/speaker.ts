@@ -118,20 +118,8 @@ export interface SpeakerEvents {
   "initial-sync": [];
 }
 
-/**
- * Extra per-peer status fields (additive to PeerStatus): how often the session moved between
- * FSM states since the daemon started, for the metrics' flap counters.
- */
-export interface PeerTransitions {
-  /** One entry per (from, to) pair that occurred, with how many times. */
-  readonly stateTransitions: readonly {
-    readonly from: string;
-    readonly to: string;
-    readonly count: number;
-  }[];
-  /** Times the session reached Established (BGP4-MIB bgpPeerFsmEstablishedTransitions). */
-  readonly establishedTransitions: number;
-}
+/** The per-peer flap counters of PeerStatus, always filled by the speaker. */
+export type PeerTransitions = Required<Pick<PeerStatus, "stateTransitions" | "establishedTransitions">>;
 
 export interface SpeakerOptions {
   readonly config: PodgateConfig;
