@@ -13,7 +13,7 @@
  * `StaleSessionDetector` decides when the near end should drop that session instead (see there).
  */
 import { canonicalIp, parseIp, parsePrefix } from "../config/ip.ts";
-import { maskBytes, parsePrefixLength } from "../net/ip.ts";
+import { containsCidr, parseCidr } from "../discovery/cidr.ts";
 
 /** Linux IFNAMSIZ − 1. */
 export const IFNAME_MAX = 15;
@@ -198,17 +198,9 @@ export function bgpPeersDown(status: {
 
 /** True when `address` (an IP) lies inside `prefix` ("10.244.0.0/16"). */
 export function prefixHasAddress(prefix: string, address: string): boolean {
-  const slash = prefix.indexOf("/");
-  const net = parseIp(slash < 0 ? prefix : prefix.slice(0, slash));
-  const ip = parseIp(address);
-  if (!net || !ip || net.family !== ip.family) return false;
-  const len = slash < 0 ? net.bytes.length * 8 : parsePrefixLength(prefix.slice(slash + 1));
-  if (len < 0) return false;
-  const a = ip.bytes.slice();
-  const n = net.bytes.slice();
-  maskBytes(a, len);
-  maskBytes(n, len);
-  return a.every((b, i) => b === n[i]);
+  const net = parseCidr(prefix);
+  const ip = parseCidr(address);
+  return !!net && !!ip && containsCidr(net, ip);
 }
 
 /** The peer whose allowed-ips route `address` (longest match, as WireGuard's cryptokey routing). */
@@ -216,12 +208,14 @@ export function wgPeerForAddress<P extends { readonly allowedIPs: readonly strin
   peers: readonly P[],
   address: string,
 ): P | undefined {
+  const ip = parseCidr(address);
   let best: P | undefined;
   let bestLen = -1;
   for (const p of peers) {
     for (const a of p.allowedIPs) {
-      if (!prefixHasAddress(a, address)) continue;
-      const len = Number(a.slice(a.indexOf("/") + 1));
+      const net = parseCidr(a);
+      if (!net || !ip || !containsCidr(net, ip)) continue;
+      const len = net.len;
       if (len > bestLen) {
         best = p;
         bestLen = len;
