@@ -9,7 +9,7 @@
  */
 import { networkInterfaces } from "node:os";
 import type { Path } from "../bgp/rib/path.ts";
-import { parseIpv4, parsePrefixLength } from "../net/ip.ts";
+import { type Cidr, containsCidr, parseCidr } from "../discovery/cidr.ts";
 import type { KernelNextHop } from "./types.ts";
 
 export type EncapMode = "Always" | "CrossSubnet";
@@ -39,25 +39,16 @@ export function ipipResolver(o: IpipEncapOptions): NextHopResolver {
   };
 }
 
-interface V4Net {
-  readonly net: number;
-  readonly mask: number;
-}
-
 /** Builds the subnet test from interface address/prefix pairs (e.g. "10.0.0.1/24"); IPv4 only. */
 export function subnetMatcher(cidrs: Iterable<string>): (addr: string) => boolean {
-  const nets: V4Net[] = [];
+  const nets: Cidr[] = [];
   for (const c of cidrs) {
-    const slash = c.indexOf("/");
-    const v = slash < 0 ? -1 : parseIpv4(c.slice(0, slash));
-    const len = slash < 0 ? -1 : parsePrefixLength(c.slice(slash + 1));
-    if (v < 0 || len < 1 || len > 32) continue;
-    const mask = len === 32 ? 0xffffffff : ~(0xffffffff >>> len) >>> 0;
-    nets.push({ net: (v & mask) >>> 0, mask });
+    const net = c.includes("/") ? parseCidr(c) : undefined;
+    if (net?.family === 4 && net.len > 0) nets.push(net);
   }
   return (addr) => {
-    const v = parseIpv4(addr);
-    return v >= 0 && nets.some((n) => (v & n.mask) >>> 0 === n.net);
+    const ip = parseCidr(addr);
+    return !!ip && nets.some((n) => containsCidr(n, ip));
   };
 }
 
