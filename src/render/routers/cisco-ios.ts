@@ -4,7 +4,7 @@
  * `ip route` statics with --static.
  */
 import { clusterCidrs, type RouterModel } from "../model.ts";
-import { commented, headerLines, joinLines, leClause, NAMES } from "./common.ts";
+import { commented, headerLines, iosPrefixLists, joinLines, NAMES } from "./common.ts";
 
 export function renderCiscoIos(m: RouterModel): string {
   const where =
@@ -22,17 +22,7 @@ export function renderCiscoIos(m: RouterModel): string {
     return joinLines(l);
   }
   const n = m.gatewayAddress;
-  let seq = 5;
-  for (const p of cidrs) {
-    l.push(`ip prefix-list ${NAMES.in} seq ${seq} permit ${p.text}${leClause(p)}`);
-    seq += 5;
-  }
-  seq = 5;
-  for (const p of m.officePrefixes) {
-    l.push(`ip prefix-list ${NAMES.out} seq ${seq} permit ${p.text}`);
-    seq += 5;
-  }
-  if (m.officePrefixes.length === 0) l.push(`ip prefix-list ${NAMES.out} seq 5 deny 0.0.0.0/0 le 32`);
+  l.push(...iosPrefixLists(m, "0.0.0.0/0 le 32"));
   l.push("!");
   l.push(`router bgp ${m.routerAs}`);
   l.push(` neighbor ${n} remote-as ${m.gatewayAs}`);

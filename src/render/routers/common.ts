@@ -50,3 +50,24 @@ export function leClause(p: V4Prefix): string {
 export function joinLines(lines: readonly string[]): string {
   return `${lines.join("\n")}\n`;
 }
+
+/**
+ * IOS-style `ip prefix-list` lines (Cisco IOS and FRR share the syntax): the cluster CIDRs and
+ * longer in, the office prefixes out; with no office prefix, `denyAll` ends the out list so the
+ * router announces nothing.
+ */
+export function iosPrefixLists(m: RouterModel, denyAll: string): string[] {
+  const l: string[] = [];
+  let seq = 5;
+  for (const p of clusterCidrs(m)) {
+    l.push(`ip prefix-list ${NAMES.in} seq ${seq} permit ${p.text}${leClause(p)}`);
+    seq += 5;
+  }
+  seq = 5;
+  for (const p of m.officePrefixes) {
+    l.push(`ip prefix-list ${NAMES.out} seq ${seq} permit ${p.text}`);
+    seq += 5;
+  }
+  if (m.officePrefixes.length === 0) l.push(`ip prefix-list ${NAMES.out} seq 5 deny ${denyAll}`);
+  return l;
+}

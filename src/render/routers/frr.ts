@@ -5,7 +5,7 @@
  * static routes (staticd) with --static. Also used for OpenWrt's FRR packages.
  */
 import { clusterCidrs, type RouterModel } from "../model.ts";
-import { commented, headerLines, joinLines, leClause, NAMES } from "./common.ts";
+import { commented, headerLines, iosPrefixLists, joinLines, NAMES } from "./common.ts";
 
 /** The FRR body (no header), shared with the OpenWrt renderer. */
 export function frrBody(m: RouterModel): string[] {
@@ -16,17 +16,7 @@ export function frrBody(m: RouterModel): string[] {
     return l;
   }
   const n = m.gatewayAddress;
-  let seq = 5;
-  for (const p of cidrs) {
-    l.push(`ip prefix-list ${NAMES.in} seq ${seq} permit ${p.text}${leClause(p)}`);
-    seq += 5;
-  }
-  seq = 5;
-  for (const p of m.officePrefixes) {
-    l.push(`ip prefix-list ${NAMES.out} seq ${seq} permit ${p.text}`);
-    seq += 5;
-  }
-  if (m.officePrefixes.length === 0) l.push(`ip prefix-list ${NAMES.out} seq 5 deny any`);
+  l.push(...iosPrefixLists(m, "any"));
   l.push("!");
   l.push(`route-map ${NAMES.in} permit 10`);
   l.push(` match ip address prefix-list ${NAMES.in}`);
