@@ -49,3 +49,18 @@ describe("laptop scripts match their golden files", () => {
     it(`${os} --undo`, () => checkGolden(`laptop-${os}-undo.txt`, renderLaptop(os, model, true)));
   }
 });
+
+describe("IOS-style prefix lists without an office prefix", () => {
+  it("end the out list with a deny-all in each dialect, so the router announces nothing", () => {
+    const [golden] = buildRouterModels(goldenConfig()).models;
+    const m = { ...golden!, officePrefixes: [] };
+    const ios = renderRouter("cisco-ios", m);
+    const frr = renderRouter("frr", m);
+    expect(ios).toContain("ip prefix-list PODGATE-OUT seq 5 deny 0.0.0.0/0 le 32");
+    expect(frr).toContain("ip prefix-list PODGATE-OUT seq 5 deny any");
+    for (const text of [ios, frr]) {
+      expect(text).toContain("ip prefix-list PODGATE-IN seq 5 permit 10.244.0.0/16 le 32");
+      expect(text).not.toMatch(/PODGATE-OUT seq \d+ permit/);
+    }
+  });
+});
