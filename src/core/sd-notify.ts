@@ -13,15 +13,12 @@
  * Type=simple unit) every call is a no-op; without the addon the first call logs once and the
  * rest are no-ops; a failed send is logged (warn once, then debug until a send succeeds).
  */
-import { createRequire } from "node:module";
-import { fileURLToPath } from "node:url";
 import type { Logger } from "./log.ts";
+import { loadNativeAddon } from "./native.ts";
 
 interface NotifyAddon {
   sendUnixDatagram(path: string, data: Buffer): number;
 }
-
-const ADDON_PATH = "../../native/tcpsock/build/Release/tcpsock.node";
 
 let addon: NotifyAddon | null | undefined;
 let logger: Logger | undefined;
@@ -30,15 +27,9 @@ let failing = false;
 
 function loadAddon(): NotifyAddon | null {
   if (addon !== undefined) return addon;
-  try {
-    const a = createRequire(import.meta.url)(fileURLToPath(new URL(ADDON_PATH, import.meta.url))) as
-      | Partial<NotifyAddon>
-      | undefined;
-    // An addon built before sendUnixDatagram existed loads but cannot notify.
-    addon = typeof a?.sendUnixDatagram === "function" ? (a as NotifyAddon) : null;
-  } catch {
-    addon = null;
-  }
+  const a = loadNativeAddon();
+  // An addon built before sendUnixDatagram existed loads but cannot notify.
+  addon = typeof a?.["sendUnixDatagram"] === "function" ? (a as unknown as NotifyAddon) : null;
   return addon;
 }
 

@@ -13,9 +13,8 @@
  * one: the kernel drops its segments, so connects time out (see docs/tcp-md5.md).
  */
 import { lookup } from "node:dns/promises";
-import { createRequire } from "node:module";
 import net from "node:net";
-import { fileURLToPath } from "node:url";
+import { loadNativeAddon } from "../../core/native.ts";
 
 /** Transport security for one session. GTSM (RFC 5082 §3): set ttl and minTtl both to 255. */
 export interface TcpSecurity {
@@ -65,12 +64,7 @@ function loadAddon(): Addon | null {
     addon = null;
     return addon;
   }
-  const path = fileURLToPath(new URL("../../../native/tcpsock/build/Release/tcpsock.node", import.meta.url));
-  try {
-    addon = createRequire(import.meta.url)(path) as Addon;
-  } catch {
-    addon = null;
-  }
+  addon = loadNativeAddon() as Addon | null;
   return addon;
 }
 
