@@ -147,13 +147,26 @@ export class ExabgpDaemon extends DaemonBase implements BgpDaemon {
     }
   }
 
-  /** Sends one API command line (e.g. "neighbor 10.0.0.1 announce route ..."). */
+  /**
+   * Sends one API command line (e.g. "neighbor 10.0.0.1 announce route ..."). Right after an
+   * ExaBGP restart its API reader may not hold the FIFO yet, or drop it mid-write (EPIPE, seen
+   * once in CI): wait for a reader and retry, for up to 10 s.
+   */
   async command(line: string): Promise<void> {
-    const fh = await open(this.fifo, "a");
-    try {
-      await fh.write(`${line}\n`);
-    } finally {
-      await fh.close();
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      try {
+        const fh = await open(this.fifo, "a");
+        try {
+          await fh.write(`${line}\n`);
+        } finally {
+          await fh.close();
+        }
+        return;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== "EPIPE" || Date.now() > deadline) throw e;
+        await waitFor(async () => this.fifoHasReader(), { timeoutMs: 10_000, what: "ExaBGP API reader" });
+      }
     }
   }
 
